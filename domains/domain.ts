@@ -1,0 +1,28 @@
+import type { Problem } from '../schemas/problem.js';
+import type { Verifier } from '../operators/verify/verifier.js';
+
+/** Settings for generated problem sets. */
+export interface GenerateConfig {
+  readonly count: number;
+  readonly seed: number;
+  /** Domain-specific difficulty (Countdown: how many numbers, 3–6). */
+  readonly difficulty?: number;
+}
+
+/**
+ * A problem domain: where problems come from, how they are verified, how steps are described
+ * in backtrack sentences. Other domains plug in through this interface.
+ */
+export interface Domain {
+  readonly name: string;
+  readonly verifier: Verifier;
+  /** Deterministic problems for a seed (generators); absent for file-only domains. */
+  generate?(config: GenerateConfig): Problem[];
+  /** The user prompt for a problem (what the policy and the trace's `prompt` see). */
+  prompt(problem: Problem): string;
+  /**
+   * What a step did, as a clause after "Let's go back to where we ..." (without the final period),
+   * e.g. `computed 75 - 25 = 50`.
+   */
+  describeStep(step: string): string;
+}

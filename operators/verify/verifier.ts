@@ -1,0 +1,28 @@
+import type { Problem } from '../../schemas/problem.js';
+
+/** A verdict on one response. "Wrong" is a verdict, not an error. */
+export interface Verdict {
+  readonly correct: boolean;
+  /** The extracted final answer (last `\boxed{}` content, or the domain's equivalent); null when none. */
+  readonly extracted: string | null;
+  /** Normalized form used for comparison, when the verifier has one. */
+  readonly normalized?: string | null;
+  /** Why it is wrong or unparseable, for humans and DLQs. */
+  readonly reason?: string;
+}
+
+/**
+ * One verifier module decides every reward, Q value and label (ASTRO-METHOD §7.1). Named and
+ * versioned so a dataset records which verifier labelled it.
+ */
+export interface Verifier {
+  readonly name: string;
+  readonly version: string;
+  /** Hash of the configuration; recorded in every verdict-bearing record. */
+  readonly configHash: string;
+  /** Judges a response (a full solution text or a bare answer) against the problem's gold answer. */
+  verify(problem: Problem, response: string): Promise<Verdict>;
+}
+
+/** `name@version`, the form recorded in trees and traces. */
+export const verifierId = (verifier: Pick<Verifier, 'name' | 'version'>): string => `${verifier.name}@${verifier.version}`;

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { Problem } from './problem.js';
+
+/** The expensive asset: one complete search tree per (problem, attempt). Retention: forever. */
+export const TREES_TOPIC = 'astro.trees.v1';
+
+/** One node of a search tree. Node 0 is the root (the problem, no step). */
+export const TreeNode = z.object({
+  /** Index of this node in `nodes` (root = 0). */
+  id: z.number().int().nonnegative(),
+  /** Parent index; -1 for the root. */
+  parent: z.number().int().min(-1),
+  /** Number of steps from the root (root = 0). */
+  depth: z.number().int().nonnegative(),
+  /** The step text (a paragraph, no blank lines); empty for the root. */
+  step: z.string(),
+  /** P(a|s) used by PUCT. */
+  prior: z.number().min(0).max(1),
+  /** N(s): visit count. */
+  visits: z.number().int().nonnegative(),
+  /** Σ_children Q(c)·N(c) + R(s), stored as a sum (Q = value_sum / visits). */
+  value_sum: z.number().min(0),
+  /** R(s): the rollout estimate (mean verified rollout success) or the verifier reward for a terminal. */
+  rollout_estimate: z.number().min(0).max(1),
+  /** How many rollouts produced `rollout_estimate` (0 for terminals and the root). */
+  rollouts: z.number().int().nonnegative(),
+  /** The last step states a final answer (`\boxed{}`). */
+  terminal: z.boolean(),
+  /** Expanded (children sampled). */
+  expanded: z.boolean(),
+  /** Extracted final answer of a terminal node; null otherwise. */
+  answer: z.string().nullable(),
+  /** Verifier verdict of a terminal node when known; null otherwise. */
+  correct: z.boolean().nullable(),
+});
+export type TreeNode = z.infer<typeof TreeNode>;
+
+/** The search knobs that produced a tree (all of ASTRO-METHOD §2). */
+export const SearchSettings = z.object({
+  k: z.number().int().positive(),
+  rollouts: z.number().int().nonnegative(),
+  iterations: z.number().int().positive(),
+  max_depth: z.number().int().positive(),
+  c_puct: z.number().nonnegative(),
+  temperature: z.number().nonnegative(),
+  top_p: z.number().gt(0).max(1),
+});
+export type SearchSettings = z.infer<typeof SearchSettings>;
+
+/** What the search cost. */
+export const SearchStats = z.object({
+  iterations: z.number().int().nonnegative(),
+  step_samples: z.number().int().nonnegative(),
+  rollouts: z.number().int().nonnegative(),
+  policy_calls: z.number().int().nonnegative(),
+  prompt_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative(),
+  duration_ms: z.number().nonnegative(),
+});
+export type SearchStats = z.infer<typeof SearchStats>;
+
+export const SearchTree = z.object({
+  /** hash(problem id, search settings, policy version, seed). */
+  tree_id: z.string().min(1),
+  problem_id: z.string().min(1),
+  /** The whole problem, so downstream stages need no join. */
+  problem: Problem,
+  /** Policy name@version that proposed the steps. */
+  policy_version: z.string().min(1),
+  /** Verifier name@version that scored terminals and rollouts during search. */
+  search_verifier: z.string().min(1),
+  seed: z.number().int(),
+  settings: SearchSettings,
+  nodes: z.array(TreeNode).min(1),
+  stats: SearchStats,
+  /** Epoch ms when the search finished (injected clock). */
+  created_at: z.number(),
+});
+export type SearchTree = z.infer<typeof SearchTree>;
