@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { Bool, Field, Float64, Int32, Schema, TimestampMillisecond, Utf8 } from 'apache-arrow';
+import { nullableField } from './arrow.js';
+import { jsonCodec, type Codec } from './codec.js';
 
 /** Suffix of every dead-letter topic: `<topic>.dlq`. */
 export const DLQ_SUFFIX = '.dlq';
@@ -23,3 +26,19 @@ export const DeadLetter = z.object({
   failed_at: z.number(),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
+
+export const DeadLetterArrow = new Schema([
+  new Field('source_topic', new Utf8(), false),
+  new Field('source_partition', new Int32(), false),
+  // Offsets can pass 2^31 on a long-lived topic; Float64 is exact to 2^53 and stays a JS number.
+  new Field('source_offset', new Float64(), false),
+  nullableField('key', new Utf8()),
+  new Field('value_base64', new Utf8(), false),
+  new Field('stage', new Utf8(), false),
+  new Field('error_kind', new Utf8(), false),
+  new Field('retriable', new Bool(), false),
+  new Field('reason', new Utf8(), false),
+  new Field('failed_at', new TimestampMillisecond(), false),
+]);
+
+export const DeadLetterCodec: Codec<DeadLetter> = jsonCodec(DeadLetter, 'dead_letter');

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { Field, Float64, Int32, List, Schema, Struct, TimestampMillisecond, Utf8 } from 'apache-arrow';
+import { jsonCodec, type Codec } from './codec.js';
 
 /** Policy versions (compacted, keyed by policy name): where the weights are and how training went. */
 export const POLICY_TOPIC = 'astro.policy.v1';
@@ -19,3 +21,15 @@ export const PolicyVersion = z.object({
   created_at: z.number(),
 });
 export type PolicyVersion = z.infer<typeof PolicyVersion>;
+
+export const PolicyVersionArrow = new Schema([
+  new Field('policy', new Utf8(), false),
+  new Field('version', new Int32(), false),
+  new Field('path', new Utf8(), false),
+  new Field('sha256', new Utf8(), false),
+  new Field('step', new Int32(), false),
+  new Field('metrics', new List(new Field('item', new Struct([new Field('name', new Utf8(), false), new Field('value', new Float64(), false)]), false)), false),
+  new Field('created_at', new TimestampMillisecond(), false),
+]);
+
+export const PolicyVersionCodec: Codec<PolicyVersion> = jsonCodec(PolicyVersion, 'policy_version');

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { Field, Int32, List, Schema, Utf8 } from 'apache-arrow';
+import { optionalField } from './arrow.js';
+import { jsonCodec, type Codec } from './codec.js';
 
 /** Topic every problem source publishes to (new sources may also use `astro.problems.<name>.v1`). */
 export const PROBLEMS_TOPIC = 'astro.problems.v1';
@@ -30,3 +33,19 @@ export const Problem = z.object({
   meta_json: z.string().optional(),
 });
 export type Problem = z.infer<typeof Problem>;
+
+/** Arrow schema of Problem (same field names; optional fields nullable). */
+export const ProblemArrow = new Schema([
+  new Field('id', new Utf8(), false),
+  new Field('domain', new Utf8(), false),
+  new Field('source', new Utf8(), false),
+  new Field('question', new Utf8(), false),
+  new Field('answer', new Utf8(), false),
+  optionalField('solution', new Utf8()),
+  optionalField('numbers', new List(new Field('item', new Int32(), false))),
+  optionalField('target', new Int32()),
+  optionalField('difficulty', new Int32()),
+  optionalField('meta_json', new Utf8()),
+]);
+
+export const ProblemCodec: Codec<Problem> = jsonCodec(Problem, 'problem');

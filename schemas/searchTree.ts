@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { Problem } from './problem.js';
+import { Bool, Field, Float64, Int32, List, Schema, Struct, TimestampMillisecond, Utf8 } from 'apache-arrow';
+import { nullableField } from './arrow.js';
+import { jsonCodec, type Codec } from './codec.js';
+import { Problem, ProblemArrow } from './problem.js';
 
 /** The expensive asset: one complete search tree per (problem, attempt). Retention: forever. */
 export const TREES_TOPIC = 'astro.trees.v1';
@@ -77,3 +80,58 @@ export const SearchTree = z.object({
   created_at: z.number(),
 });
 export type SearchTree = z.infer<typeof SearchTree>;
+
+export const TreeNodeArrow = new Struct([
+  new Field('id', new Int32(), false),
+  new Field('parent', new Int32(), false),
+  new Field('depth', new Int32(), false),
+  new Field('step', new Utf8(), false),
+  new Field('prior', new Float64(), false),
+  new Field('visits', new Int32(), false),
+  new Field('value_sum', new Float64(), false),
+  new Field('rollout_estimate', new Float64(), false),
+  new Field('rollouts', new Int32(), false),
+  new Field('terminal', new Bool(), false),
+  new Field('expanded', new Bool(), false),
+  nullableField('answer', new Utf8()),
+  nullableField('correct', new Bool()),
+]);
+
+export const SearchSettingsArrow = new Struct([
+  new Field('k', new Int32(), false),
+  new Field('rollouts', new Int32(), false),
+  new Field('iterations', new Int32(), false),
+  new Field('max_depth', new Int32(), false),
+  new Field('c_puct', new Float64(), false),
+  new Field('temperature', new Float64(), false),
+  new Field('top_p', new Float64(), false),
+]);
+
+export const SearchStatsArrow = new Struct([
+  new Field('iterations', new Int32(), false),
+  new Field('step_samples', new Int32(), false),
+  new Field('rollouts', new Int32(), false),
+  new Field('policy_calls', new Int32(), false),
+  // Token counts of a big LLM search can exceed 2^31 over a long tree: Float64 keeps them exact to 2^53.
+  new Field('prompt_tokens', new Float64(), false),
+  new Field('completion_tokens', new Float64(), false),
+  new Field('duration_ms', new Float64(), false),
+]);
+
+/** Fields of SearchTree, reused by VerifiedTree. */
+export const searchTreeArrowFields: Field[] = [
+  new Field('tree_id', new Utf8(), false),
+  new Field('problem_id', new Utf8(), false),
+  new Field('problem', new Struct(ProblemArrow.fields), false),
+  new Field('policy_version', new Utf8(), false),
+  new Field('search_verifier', new Utf8(), false),
+  new Field('seed', new Float64(), false),
+  new Field('settings', SearchSettingsArrow, false),
+  new Field('nodes', new List(new Field('item', TreeNodeArrow, false)), false),
+  new Field('stats', SearchStatsArrow, false),
+  new Field('created_at', new TimestampMillisecond(), false),
+];
+
+export const SearchTreeArrow = new Schema(searchTreeArrowFields);
+
+export const SearchTreeCodec: Codec<SearchTree> = jsonCodec(SearchTree, 'tree');

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { Bool, Field, Int32, List, Schema, Struct, TimestampMillisecond, Utf8 } from 'apache-arrow';
+import { jsonCodec, type Codec } from './codec.js';
 
 /** Linearized chain-of-thought traces with full lineage. */
 export const TRACES_TOPIC = 'astro.traces.v1';
@@ -46,3 +48,32 @@ export const Trace = z.object({
   created_at: z.number(),
 });
 export type Trace = z.infer<typeof Trace>;
+
+export const ChatMessageArrow = new Struct([new Field('role', new Utf8(), false), new Field('content', new Utf8(), false)]);
+
+/** Arrow schema of Trace: the same columns as the Parquet output contract. */
+export const TraceArrow = new Schema([
+  new Field('trace_id', new Utf8(), false),
+  new Field('tree_id', new Utf8(), false),
+  new Field('problem_id', new Utf8(), false),
+  new Field('domain', new Utf8(), false),
+  new Field('source', new Utf8(), false),
+  new Field('problem_json', new Utf8(), false),
+  new Field('prompt', new Utf8(), false),
+  new Field('completion', new Utf8(), false),
+  new Field('messages', new List(new Field('item', ChatMessageArrow, false)), false),
+  new Field('answer', new Utf8(), false),
+  new Field('correct', new Bool(), false),
+  new Field('variant', new Utf8(), false),
+  new Field('k', new Int32(), false),
+  new Field('num_backtracks', new Int32(), false),
+  new Field('num_reflections', new Int32(), false),
+  new Field('node_path', new List(new Field('item', new Int32(), false)), false),
+  new Field('policy_version', new Utf8(), false),
+  new Field('linearizer', new Utf8(), false),
+  new Field('linearizer_config_hash', new Utf8(), false),
+  new Field('verifier', new Utf8(), false),
+  new Field('created_at', new TimestampMillisecond(), false),
+]);
+
+export const TraceCodec: Codec<Trace> = jsonCodec(Trace, 'trace');

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { SearchTree } from './searchTree.js';
+import { Bool, Field, Int32, Schema, Utf8 } from 'apache-arrow';
+import { jsonCodec, type Codec } from './codec.js';
+import { SearchTree, searchTreeArrowFields } from './searchTree.js';
 
 /** Trees whose terminals were labelled by a named, versioned verifier; invalid trees are flagged, not dropped. */
 export const VERIFIED_TREES_TOPIC = 'astro.trees.verified.v1';
@@ -17,3 +19,15 @@ export const VerifiedTree = SearchTree.extend({
   relabelled: z.number().int().nonnegative(),
 });
 export type VerifiedTree = z.infer<typeof VerifiedTree>;
+
+export const VerifiedTreeArrow = new Schema([
+  ...searchTreeArrowFields,
+  new Field('verifier', new Utf8(), false),
+  new Field('verifier_config_hash', new Utf8(), false),
+  new Field('valid', new Bool(), false),
+  new Field('num_correct_terminals', new Int32(), false),
+  new Field('num_incorrect_terminals', new Int32(), false),
+  new Field('relabelled', new Int32(), false),
+]);
+
+export const VerifiedTreeCodec: Codec<VerifiedTree> = jsonCodec(VerifiedTree, 'verified_tree');
