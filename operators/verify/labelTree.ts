@@ -1,0 +1,61 @@
+import { AppError, toAppError } from '../common/errors.js';
+import type { SearchTree, TreeNode } from '../../schemas/searchTree.js';
+import type { VerifiedTree } from '../../schemas/verifiedTree.js';
+import { verifierId, type Verifier } from './verifier.js';
+
+/**
+ * Labels every terminal node of a search tree with the verifier's verdict (ASTRO-METHOD §3.1,
+ * §7.1): `correct` from `verifier.verify(problem, node.step)` and `answer` from the verdict's
+ * extracted answer when it has one. Non-terminal nodes are copied unchanged.
+ *
+ * A tree with no correct terminal is returned with `valid: false` (flagged, not dropped), so a
+ * later verifier or linearizer can still replay it. `relabelled` counts terminals whose recorded
+ * search-time verdict was known (non-null) and differs from the new one.
+ *
+ * A verifier that throws (cannot judge) rejects with an AppError of kind `verifier`, keeping the
+ * verifier's own kind/retriable flag when it threw an AppError.
+ *
+ * @example
+ * const verified = await labelTree(tree, domain.verifier);
+ * if (!verified.valid) metrics.increment('verify.invalid_trees');
+ */
+export async function labelTree(tree: SearchTree, verifier: Verifier): Promise<VerifiedTree> {
+  // Terminals are independent, so judge them together: a slow symbolic check on one does not
+  // serialize the others.
+  const nodes = await Promise.all(tree.nodes.map((node) => (node.terminal ? labelNode(tree, node, verifier) : node)));
+  let numCorrect = 0;
+  let numIncorrect = 0;
+  let relabelled = 0;
+  nodes.forEach((node, i) => {
+    if (!node.terminal) return;
+    if (node.correct === true) numCorrect += 1;
+    else numIncorrect += 1;
+    const recorded = tree.nodes[i]?.correct ?? null;
+    if (recorded !== null && recorded !== node.correct) relabelled += 1;
+  });
+  return {
+    ...tree,
+    nodes,
+    verifier: verifierId(verifier),
+    verifier_config_hash: verifier.configHash,
+    valid: numCorrect > 0,
+    num_correct_terminals: numCorrect,
+    num_incorrect_terminals: numIncorrect,
+    relabelled,
+  };
+}
+
+async function labelNode(tree: SearchTree, node: TreeNode, verifier: Verifier): Promise<TreeNode> {
+  try {
+    const verdict = await verifier.verify(tree.problem, node.step);
+    return { ...node, correct: verdict.correct, answer: verdict.extracted ?? node.answer };
+  } catch (error) {
+    // Programmer errors must end the stage (STYLE.md error table), not become a per-record value.
+    if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) throw error;
+    const cause = toAppError(error, 'verifier');
+    throw new AppError(cause.kind, `verifier ${verifierId(verifier)} failed on node ${node.id} of tree ${tree.tree_id}: ${cause.message}`, {
+      retriable: cause.retriable,
+      cause: error,
+    });
+  }
+}
