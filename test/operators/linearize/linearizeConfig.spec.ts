@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { defaultLinearizeConfig, linearizeConfigHash, linearizerId, parseLinearizeConfig } from '../../../operators/linearize/linearizeConfig.js';
+
+describe('linearizeConfig', () => {
+  it('has the method defaults', () => {
+    expect(defaultLinearizeConfig).toEqual({ kMix: [0, 1, 1, 2], reflectionMinQ: 0.75, reflectionEverySteps: 3, ablation: false, seed: 0 });
+    expect(linearizerId).toBe('astro-linearizer@1.0.0');
+  });
+
+  it('rejects bad values with a config error naming the field', () => {
+    expect(() => parseLinearizeConfig({ kMix: [] })).toThrow(/kMix/);
+    expect(() => parseLinearizeConfig({ reflectionMinQ: 1.5 })).toThrow(expect.objectContaining({ kind: 'config', retriable: false }));
+    expect(() => parseLinearizeConfig({ kMix: [-1] })).toThrow(/kMix/);
+    expect(parseLinearizeConfig({ seed: 7, maxTraceChars: 100 })).toMatchObject({ seed: 7, maxTraceChars: 100, kMix: [0, 1, 1, 2] });
+  });
+
+  it('hashes everything that changes output, and only that', () => {
+    const base = linearizeConfigHash(defaultLinearizeConfig);
+    expect(linearizeConfigHash({ ...defaultLinearizeConfig })).toBe(base);
+    for (const change of [{ seed: 1 }, { kMix: [0, 1] }, { ablation: true }, { reflectionMinQ: 0.5 }, { reflectionEverySteps: 2 }, { maxTraceChars: 10 }]) {
+      expect(linearizeConfigHash({ ...defaultLinearizeConfig, ...change })).not.toBe(base);
+    }
+    expect(base).toMatch(/^[0-9a-f]{16}$/u);
+  });
+});
