@@ -35,10 +35,10 @@ describe('buildPolicyValueModel / readPolicyValueWeights', () => {
     const model = onnxProto.onnx.ModelProto.decode(buildPolicyValueModel(randomWeights(1, 4, 6, [3])));
     expect(Number(model.irVersion)).toBe(ONNX_IR_VERSION);
     expect(Number(model.opsetImport[0]?.version)).toBe(ONNX_OPSET);
-    expect(model.graph?.input.map((i) => i.name)).toEqual(['features', 'mask']);
-    expect(model.graph?.output.map((o) => o.name)).toEqual(['policy', 'value']);
-    const softmax = model.graph?.node.find((n) => n.opType === 'Softmax');
-    expect(Number(softmax?.attribute[0]?.i)).toBe(-1);
+    expect(model.graph?.input?.map((i) => i.name)).toEqual(['features', 'mask']);
+    expect(model.graph?.output?.map((o) => o.name)).toEqual(['policy', 'value']);
+    const softmax = model.graph?.node?.find((n) => n.opType === 'Softmax');
+    expect(Number(softmax?.attribute?.[0]?.i)).toBe(-1);
   });
 
   it('rejects inconsistent shapes', () => {
