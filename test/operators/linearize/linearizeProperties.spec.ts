@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { linearizeTree } from '../../../operators/linearize/linearizeTree.js';
+import type { LinearizeConfig } from '../../../operators/linearize/linearizeConfig.js';
+import { lastBoxed, normalizeAnswer } from '../../../operators/linearize/lastBoxed.js';
+import { POSITIVE_REFLECTION, countBacktracks, countReflections } from '../../../operators/linearize/phrases.js';
+import { indexTree } from '../../../operators/linearize/treeIndex.js';
+import { labelTree } from '../../../operators/verify/labelTree.js';
+import { Trace } from '../../../schemas/trace.js';
+import type { VerifiedTree } from '../../../schemas/verifiedTree.js';
+import { arbSearchTree, buildTree, testDomain, testVerifier } from '../../helpers/treeArbitraries.js';
+
+const arbConfig: fc.Arbitrary<LinearizeConfig> = fc.record({
+  kMix: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 5 }),
+  reflectionMinQ: fc.integer({ min: 0, max: 100 }).map((n) => n / 100),
+  reflectionEverySteps: fc.integer({ min: 1, max: 4 }),
+  ablation: fc.boolean(),
+  seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+});
+
+const deps = { domain: testDomain, verifier: testVerifier };
+const isWrong = (tree: VerifiedTree, id: number): boolean => tree.nodes[id]?.terminal === true && tree.nodes[id]?.correct === false;
+
+/** Checks one trace against the tree; returns the number of backtrack moves in its node path. */
+function checkWalk(tree: VerifiedTree, trace: Trace): number {
+  const index = indexTree(tree.nodes);
+  const path = trace.node_path;
+  expect(path[0]).toBe(0);
+  const last = path[path.length - 1] as number;
+  expect(tree.nodes[last]).toMatchObject({ terminal: true, correct: true });
+  let backtracks = 0;
+  const forwardSteps: string[] = [];
+  for (let i = 1; i < path.length; i += 1) {
+    const prev = path[i - 1] as number;
+    const next = path[i] as number;
+    if (tree.nodes[next]?.parent === prev) {
+      forwardSteps.push(tree.nodes[next]?.step ?? '');
+      continue;
+    }
+    // Anything but a forward step is a backtrack: only right after a wrong terminal, up its own path.
+    expect(isWrong(tree, prev)).toBe(true);
+    expect(index.pathTo(prev).slice(0, -1)).toContain(next);
+    backtracks += 1;
+  }
+  // Every wrong terminal visited is immediately followed by a backtrack.
+  path.forEach((id, i) => {
+    if (isWrong(tree, id)) expect(tree.nodes[path[i + 1] as number]?.parent).not.toBe(id);
+  });
+  // The text is exactly the forward steps, interleaved with reflections, then the final line.
+  const paragraphs = trace.completion.split('\n\n');
+  expect(paragraphs.at(-1)).toBe(`Therefore, the final answer is \\boxed{${trace.answer}}.`);
+  expect(paragraphs.filter((p) => !p.startsWith('But wait,')).slice(0, -1)).toEqual(forwardSteps);
+  return backtracks;
+}
+
+describe('linearizeTree properties', () => {
+  it('every trace is a valid walk ending at a correct terminal, with distinct wrong answers and honest counts', async () => {
+    // The generator must actually exercise search traces with several backtracks.
+    const seen = { valid: 0, search: 0, multi: 0 };
+    await fc.assert(
+      fc.asyncProperty(arbSearchTree({ maxNodes: 30 }), arbConfig, async (search, config) => {
+        const tree = await labelTree(search, testVerifier);
+        const traces = await linearizeTree(tree, config, deps);
+        if (!tree.valid) {
+          expect(traces).toEqual([]);
+          return;
+        }
+        seen.valid += 1;
+        for (const trace of traces) {
+          if (trace.variant === 'search') seen.search += 1;
+          if (trace.k >= 2) seen.multi += 1;
+          Trace.parse(trace);
+          expect(trace.answer).toBe(lastBoxed(trace.completion));
+          expect(normalizeAnswer(trace.answer)).toBe('3');
+          expect((await testVerifier.verify(tree.problem, trace.completion)).correct).toBe(true);
+          const moves = checkWalk(tree, trace);
+          expect(trace.num_backtracks).toBe(moves);
+          expect(trace.num_backtracks).toBe(countBacktracks(trace.completion));
+          expect(trace.num_reflections).toBe(countReflections(trace.completion));
+          const wrong = trace.node_path.filter((id) => isWrong(tree, id)).map((id) => normalizeAnswer(tree.nodes[id]?.answer ?? ''));
+          expect(new Set(wrong).size).toBe(wrong.length);
+          expect(wrong.length).toBe(trace.k);
+          expect(trace.num_backtracks).toBe(trace.k);
+          if (trace.variant === 'direct_ablation') expect(countReflections(trace.completion)).toBe(0);
+          else expect(trace.completion.endsWith(`${POSITIVE_REFLECTION}\n\nTherefore, the final answer is \\boxed{${trace.answer}}.`)).toBe(true);
+        }
+        // The k mix: one trace per entry, search traces reduced to the distinct wrong answers available.
+        const distinctWrong = new Set(tree.nodes.filter((n) => n.terminal && n.correct === false).map((n) => normalizeAnswer(n.answer ?? ''))).size;
+        const expected = config.kMix.flatMap((k) => (k === 0 ? ['direct:0'] : distinctWrong === 0 ? [] : [`search:${Math.min(k, distinctWrong)}`]));
+        const main = traces.filter((t) => t.variant !== 'direct_ablation');
+        expect(main.map((t) => `${t.variant}:${t.k}`)).toEqual(expected);
+        expect(traces.length - main.length).toBe(config.ablation ? main.length : 0);
+        expect(new Set(traces.map((t) => t.trace_id)).size).toBe(traces.length);
+      }),
+      { numRuns: 200 },
+    );
+    expect(seen.valid).toBeGreaterThan(30);
+    expect(seen.search).toBeGreaterThan(50);
+    expect(seen.multi).toBeGreaterThan(20);
+  });
+
+  it('is deterministic: the same tree and config give identical traces', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbSearchTree({ withCorrect: true }), arbConfig, async (search, config) => {
+        const tree = await labelTree(search, testVerifier);
+        expect(await linearizeTree(tree, config, deps)).toEqual(await linearizeTree(structuredClone(tree), { ...config }, deps));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('n* and wrong terminals vary with the seed (sampling is not stuck)', async () => {
+    const tree = await labelTree(
+      buildTree([{ step: 'a \\boxed{3}' }, { step: 'b \\boxed{3}' }, { step: 'S.', children: [{ step: 'w \\boxed{1}' }, { step: 'x \\boxed{2}' }] }, { step: 'y \\boxed{4}' }]),
+      testVerifier,
+    );
+    const targets = new Set<number>();
+    const wrongs = new Set<number>();
+    for (let seed = 0; seed < 30; seed += 1) {
+      for (const t of await linearizeTree(tree, { kMix: [1], reflectionMinQ: 0.75, reflectionEverySteps: 3, ablation: false, seed }, deps)) {
+        targets.add(t.node_path.at(-1) ?? -1);
+        t.node_path.filter((id) => isWrong(tree, id)).forEach((id) => wrongs.add(id));
+      }
+    }
+    expect([...targets].sort()).toEqual([1, 2]);
+    expect([...wrongs].sort()).toEqual([4, 5, 6]);
+  });
+});
