@@ -11,51 +11,75 @@ export interface ActionSampling {
 /**
  * Samples one action index from `probs[offset .. offset + count)`, restricted to actions whose
  * `mask` entry is 1, with temperature and top-p. Returns -1 when no action is legal. Restricting
- * by the mask (not by `p > 0`) keeps a legal action that underflowed to 0 sampleable, and never
- * lets an illegal one through even if a model leaks mass to it.
+ * by the mask (not by `p > 0`) never lets an illegal action through even if a model leaks mass
+ * to it; when every legal prior is 0 the choice falls back to uniform over legal actions.
  */
 export function sampleAction(probs: Float32Array, mask: Float32Array, offset: number, count: number, sampling: ActionSampling, rng: Rng): number {
-  const legal: number[] = [];
-  for (let a = 0; a < count; a++) if (mask[offset + a] === 1) legal.push(a);
-  if (legal.length === 0) return -1;
   if (sampling.temperature <= 0) return argmaxLegal(probs, mask, offset, count);
-
-  // p^(1/T) computed in log space relative to the max, so small temperatures do not underflow.
-  const invT = 1 / sampling.temperature;
-  let maxLog = -Infinity;
-  const logs = legal.map((a) => {
-    const l = Math.log(probs[offset + a] ?? 0);
-    if (l > maxLog) maxLog = l;
-    return l;
-  });
-  let weights = logs.map((l) => (maxLog === -Infinity ? 1 : Math.exp((l - maxLog) * invT)));
-  let total = weights.reduce((s, w) => s + w, 0);
-
-  let order = legal.map((_, i) => i);
-  if (sampling.topP < 1) {
-    // Stable sort by weight, ties by action index, so the nucleus does not depend on engine details.
-    order.sort((i, j) => (weights[j] ?? 0) - (weights[i] ?? 0) || i - j);
-    const kept: number[] = [];
-    let mass = 0;
-    for (const i of order) {
-      kept.push(i);
-      mass += weights[i] ?? 0;
-      if (mass >= sampling.topP * total) break;
-    }
-    order = kept;
-    weights = order.map((i) => weights[i] ?? 0);
-    total = mass;
-  } else {
-    weights = order.map((i) => weights[i] ?? 0);
+  // Hot path (every rollout step): one typed scratch array, no per-action objects, no comparator sort.
+  const weights = new Float64Array(count);
+  let maxP = 0;
+  let legal = 0;
+  for (let a = 0; a < count; a++) {
+    if (mask[offset + a] !== 1) continue;
+    legal++;
+    const p = probs[offset + a] ?? 0;
+    if (p > maxP) maxP = p;
   }
-
+  if (legal === 0) return -1;
+  const invT = 1 / sampling.temperature;
+  let total = 0;
+  for (let a = 0; a < count; a++) {
+    if (mask[offset + a] !== 1) continue;
+    const p = probs[offset + a] ?? 0;
+    // (p / max)^(1/T) is p^(1/T) rescaled, so small temperatures do not underflow; all-zero rows go uniform.
+    const w = maxP > 0 ? (invT === 1 ? p / maxP : Math.pow(p / maxP, invT)) : 1;
+    weights[a] = w;
+    total += w;
+  }
+  if (sampling.topP < 1) total = keepNucleus(weights, total, sampling.topP * total);
   let u = rng.next() * total;
-  for (let k = 0; k < order.length; k++) {
-    u -= weights[k] ?? 0;
-    if (u < 0) return legal[order[k] ?? 0] ?? -1;
+  let last = -1;
+  for (let a = 0; a < count; a++) {
+    const w = weights[a] ?? 0;
+    if (w <= 0) continue;
+    last = a;
+    u -= w;
+    if (u < 0) return a;
   }
   // Rounding can leave u a hair above 0 after the last weight: take the last kept action.
-  return legal[order[order.length - 1] ?? 0] ?? -1;
+  if (last >= 0) return last;
+  // Every legal weight underflowed to 0 (possible only at tiny temperatures): fall back to greedy.
+  return argmaxLegal(probs, mask, offset, count);
+}
+
+// Zeroes every weight outside the smallest set of largest weights whose mass reaches `target`
+// (ties at the threshold kept in index order) and returns the kept mass.
+function keepNucleus(weights: Float64Array, total: number, target: number): number {
+  let positive = 0;
+  for (let a = 0; a < weights.length; a++) if ((weights[a] ?? 0) > 0) positive++;
+  const sorted = new Float64Array(positive);
+  for (let a = 0, k = 0; a < weights.length; a++) if ((weights[a] ?? 0) > 0) sorted[k++] = weights[a] ?? 0;
+  sorted.sort();
+  let mass = 0;
+  let threshold = 0;
+  for (let k = sorted.length - 1; k >= 0; k--) {
+    const w = sorted[k] ?? 0;
+    mass += w;
+    threshold = w;
+    if (mass >= target) break;
+  }
+  let kept = 0;
+  for (let a = 0; a < weights.length; a++) if ((weights[a] ?? 0) > threshold) kept += weights[a] ?? 0;
+  for (let a = 0; a < weights.length; a++) {
+    const w = weights[a] ?? 0;
+    if (w < threshold) weights[a] = 0;
+    else if (w === threshold) {
+      if (kept >= target) weights[a] = 0;
+      else kept += w;
+    }
+  }
+  return kept > 0 ? kept : total;
 }
 
 /** The legal action with the highest probability (lowest index on ties); -1 when none is legal. */

@@ -58,6 +58,34 @@ describe('sampleAction', () => {
     expect(argmaxLegal(Float32Array.from([0.9, 0.1]), Float32Array.from([0, 1]), 0, 2)).toBe(1);
     expect(sampleAction(probs, new Float32Array(4), 0, 4, { temperature: 1, topP: 1 }, rng)).toBe(-1);
   });
+
+  it('sharpens at low temperature and flattens at high temperature', () => {
+    const rng = createRng(7);
+    const draw = (temperature: number) => {
+      const counts = [0, 0, 0, 0];
+      for (let i = 0; i < 3000; i++) counts[sampleAction(probs, mask, 0, 4, { temperature, topP: 1 }, rng)]!++;
+      return counts.map((c) => c / 3000);
+    };
+    expect(draw(0.05)[0]).toBeGreaterThan(0.99);
+    const flat = draw(100);
+    for (const a of [0, 1, 3]) expect(flat[a]).toBeCloseTo(1 / 3, 1);
+    expect(flat[2]).toBe(0);
+  });
+
+  it('breaks top-p ties by action index, reads at an offset, and goes uniform when every legal prior is 0', () => {
+    const rng = createRng(8);
+    const tied = Float32Array.from([9, 0.25, 0.25, 0.25, 0.25]);
+    const all = Float32Array.from([1, 1, 1, 1, 1]);
+    const seen = new Set<number>();
+    for (let i = 0; i < 300; i++) seen.add(sampleAction(tied, all, 1, 4, { temperature: 1, topP: 0.5 }, rng));
+    expect([...seen].sort()).toEqual([0, 1]);
+    const zeros = new Float32Array(3);
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 900; i++) counts[sampleAction(zeros, Float32Array.from([1, 0, 1]), 0, 3, { temperature: 1, topP: 0.9 }, rng)]!++;
+    expect(counts[1]).toBe(0);
+    expect(counts[0]).toBeGreaterThan(300);
+    expect(counts[2]).toBeGreaterThan(300);
+  });
 });
 
 describe('onnx Countdown policy', () => {
