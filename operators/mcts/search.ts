@@ -64,7 +64,11 @@ export async function searchTree(problem: Problem, config: SearchConfig, deps: S
     return { problem, steps: steps.reverse() };
   };
 
-  /** Mean verified success of M rollouts from each state, in one batched call. */
+  /**
+   * Mean verified success of M rollouts from each state, in one batched call. The call's seed is
+   * keyed by the first node rolled out from (the root: 0; an expansion: its first rolled child),
+   * so no two calls of one search share a seed; backends derive per-state seeds from it.
+   */
   const estimate = async (states: readonly SearchState[], seedNodeId: number, depth: number): Promise<{ r: number; n: number }[]> => {
     if (config.rollouts === 0 || states.length === 0) return states.map(() => ({ r: 0, n: 0 }));
     const seed = deriveSeed(config.seed, problem.id, seedNodeId, 'rollout');
