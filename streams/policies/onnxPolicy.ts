@@ -63,6 +63,9 @@ export async function evaluateCountdownStates(net: PolicyValueNet, states: reado
 /**
  * Wraps an already loaded network (e.g. one the trainer just built from weights) as a Policy.
  * Throws a `config` AppError when the network's shapes are not the Countdown action model's.
+ * `usage().calls` counts batched network evaluations (one per proposeSteps call, one per rollout
+ * round); tokens are 0. States whose steps do not replay, or that are already answered, get an
+ * empty list from both proposeSteps and rollout. `close()` releases the network.
  */
 export function createCountdownNetPolicy(net: PolicyValueNet, options: { readonly version?: string } = {}): Policy {
   if (net.featureCount !== FEATURE_COUNT || net.actionCount !== ACTION_COUNT) {
