@@ -151,3 +151,49 @@ function fromGen(gens: readonly GenNode[], seed: number, treeId: string): Search
     created_at: 1_700_000_000_000 + seed,
   };
 }
+
+/**
+ * What is wrong with a trace as a walk of its tree (empty when nothing): it starts at the root,
+ * ends at a correct terminal, every move is to a child or — only right after a wrong terminal —
+ * back up to an ancestor of it, backtracks equal `num_backtracks`, and the text is the forward
+ * steps in order (reflection paragraphs aside) followed by the final-answer line.
+ */
+export function traceWalkViolations(
+  tree: Pick<SearchTree, 'nodes'>,
+  trace: { readonly node_path: readonly number[]; readonly completion: string; readonly answer: string; readonly num_backtracks: number },
+): string[] {
+  const bad: string[] = [];
+  const node = (id: number | undefined): TreeNode | undefined => (id === undefined ? undefined : tree.nodes[id]);
+  const isWrong = (id: number | undefined): boolean => node(id)?.terminal === true && node(id)?.correct === false;
+  const ancestors = (id: number): number[] => {
+    const out: number[] = [];
+    for (let at = node(id)?.parent ?? -1; at !== -1; at = node(at)?.parent ?? -1) out.push(at);
+    return out;
+  };
+  const path = trace.node_path;
+  if (path[0] !== 0) bad.push('does not start at the root');
+  const last = node(path[path.length - 1]);
+  if (last?.terminal !== true || last.correct !== true) bad.push('does not end at a correct terminal');
+  let backtracks = 0;
+  const forward: string[] = [];
+  for (let i = 1; i < path.length; i += 1) {
+    const prev = path[i - 1] as number;
+    const next = path[i] as number;
+    if (node(next)?.parent === prev) {
+      forward.push(node(next)?.step ?? '');
+      continue;
+    }
+    backtracks += 1;
+    if (!isWrong(prev)) bad.push(`move ${prev}→${next} is neither forward nor after a wrong terminal`);
+    if (!ancestors(prev).includes(next)) bad.push(`backtrack ${prev}→${next} is not to an ancestor`);
+  }
+  path.forEach((id, i) => {
+    if (isWrong(id) && node(path[i + 1])?.parent === id) bad.push(`wrong terminal ${id} is continued`);
+  });
+  if (backtracks !== trace.num_backtracks) bad.push(`path has ${backtracks} backtracks, num_backtracks ${trace.num_backtracks}`);
+  const paragraphs = trace.completion.split('\n\n');
+  if (paragraphs.at(-1) !== `Therefore, the final answer is \\boxed{${trace.answer}}.`) bad.push('does not end with the final-answer line');
+  const written = paragraphs.filter((p) => !p.startsWith('But wait,')).slice(0, -1);
+  if (JSON.stringify(written) !== JSON.stringify(forward)) bad.push('text steps differ from the forward moves of the path');
+  return bad;
+}

@@ -4,11 +4,10 @@ import { linearizeTree } from '../../../operators/linearize/linearizeTree.js';
 import type { LinearizeConfig } from '../../../operators/linearize/linearizeConfig.js';
 import { lastBoxed, normalizeAnswer } from '../../../operators/linearize/lastBoxed.js';
 import { POSITIVE_REFLECTION, countBacktracks, countReflections } from '../../../operators/linearize/phrases.js';
-import { indexTree } from '../../../operators/linearize/treeIndex.js';
 import { labelTree } from '../../../operators/verify/labelTree.js';
 import { Trace } from '../../../schemas/trace.js';
 import type { VerifiedTree } from '../../../schemas/verifiedTree.js';
-import { arbSearchTree, buildTree, testDomain, testVerifier } from '../../helpers/treeArbitraries.js';
+import { arbSearchTree, buildTree, testDomain, testVerifier, traceWalkViolations } from '../../helpers/treeArbitraries.js';
 
 const arbConfig: fc.Arbitrary<LinearizeConfig> = fc.record({
   kMix: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 5 }),
@@ -20,38 +19,6 @@ const arbConfig: fc.Arbitrary<LinearizeConfig> = fc.record({
 
 const deps = { domain: testDomain, verifier: testVerifier };
 const isWrong = (tree: VerifiedTree, id: number): boolean => tree.nodes[id]?.terminal === true && tree.nodes[id]?.correct === false;
-
-/** Checks one trace against the tree; returns the number of backtrack moves in its node path. */
-function checkWalk(tree: VerifiedTree, trace: Trace): number {
-  const index = indexTree(tree.nodes);
-  const path = trace.node_path;
-  expect(path[0]).toBe(0);
-  const last = path[path.length - 1] as number;
-  expect(tree.nodes[last]).toMatchObject({ terminal: true, correct: true });
-  let backtracks = 0;
-  const forwardSteps: string[] = [];
-  for (let i = 1; i < path.length; i += 1) {
-    const prev = path[i - 1] as number;
-    const next = path[i] as number;
-    if (tree.nodes[next]?.parent === prev) {
-      forwardSteps.push(tree.nodes[next]?.step ?? '');
-      continue;
-    }
-    // Anything but a forward step is a backtrack: only right after a wrong terminal, up its own path.
-    expect(isWrong(tree, prev)).toBe(true);
-    expect(index.pathTo(prev).slice(0, -1)).toContain(next);
-    backtracks += 1;
-  }
-  // Every wrong terminal visited is immediately followed by a backtrack.
-  path.forEach((id, i) => {
-    if (isWrong(tree, id)) expect(tree.nodes[path[i + 1] as number]?.parent).not.toBe(id);
-  });
-  // The text is exactly the forward steps, interleaved with reflections, then the final line.
-  const paragraphs = trace.completion.split('\n\n');
-  expect(paragraphs.at(-1)).toBe(`Therefore, the final answer is \\boxed{${trace.answer}}.`);
-  expect(paragraphs.filter((p) => !p.startsWith('But wait,')).slice(0, -1)).toEqual(forwardSteps);
-  return backtracks;
-}
 
 describe('linearizeTree properties', () => {
   it('every trace is a valid walk ending at a correct terminal, with distinct wrong answers and honest counts', async () => {
@@ -73,8 +40,7 @@ describe('linearizeTree properties', () => {
           expect(trace.answer).toBe(lastBoxed(trace.completion));
           expect(normalizeAnswer(trace.answer)).toBe('3');
           expect((await testVerifier.verify(tree.problem, trace.completion)).correct).toBe(true);
-          const moves = checkWalk(tree, trace);
-          expect(trace.num_backtracks).toBe(moves);
+          expect(traceWalkViolations(tree, trace)).toEqual([]);
           expect(trace.num_backtracks).toBe(countBacktracks(trace.completion));
           expect(trace.num_reflections).toBe(countReflections(trace.completion));
           const wrong = trace.node_path.filter((id) => isWrong(tree, id)).map((id) => normalizeAnswer(tree.nodes[id]?.answer ?? ''));
