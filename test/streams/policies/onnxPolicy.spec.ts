@@ -11,6 +11,8 @@ import { STEP_DELIMITER, isTerminalStep, type Policy, type SampleOptions, type S
 import { ACTION_COUNT, FEATURE_COUNT, applyAction, initialState, legalMask, replaySteps } from '../../../domains/countdown/actions.js';
 import type { Problem } from '../../../schemas/problem.js';
 import { readFileSync } from 'node:fs';
+import { generateCountdownProblems } from '../../../domains/countdown/generator.js';
+import { createCountdownVerifier } from '../../../domains/countdown/verifier.js';
 
 const problem = (id: string, numbers: number[], target: number): Problem => ({
   id,
@@ -226,5 +228,31 @@ describe('greedySolve and createCountdownNetPolicy', () => {
     const net = await PolicyValueNet.fromWeights(initPolicyValueWeights({ featureCount: FEATURE_COUNT + 1, actionCount: ACTION_COUNT, hidden: [4], seed: 1 }));
     expect(() => createCountdownNetPolicy(net)).toThrow(/features/);
     await net.close();
+  });
+});
+
+describe('onnx policy on generated problems, judged by the Countdown verifier', () => {
+  it('rollouts are well-formed solutions whose verdict matches the replayed arithmetic', async () => {
+    const policy = await createOnnxCountdownPolicy({ maxBatch: 64 });
+    const verifier = createCountdownVerifier();
+    const problems = generateCountdownProblems({ count: 12, seed: 3, numbers: 4 });
+    const rollouts = await policy.rollout(problems.map((p) => ({ problem: p, steps: [] })), 16, opts);
+    let correct = 0;
+    for (const [i, p] of problems.entries()) {
+      expect(rollouts[i]).toHaveLength(16);
+      for (const r of rollouts[i]!) {
+        const end = replaySteps(p, r.text.split(STEP_DELIMITER));
+        if ('error' in end) throw new Error(end.error);
+        const verdict = await verifier.verify(p, r.text);
+        expect(verdict.extracted).not.toBeNull();
+        const answeredValue = end.numbers[end.exprs.indexOf(end.answered ?? '')];
+        expect(verdict.correct).toBe(answeredValue === p.target);
+        if (verdict.correct) correct++;
+      }
+    }
+    // An untrained uniform policy still solves some 4-number problems by chance, but not most.
+    expect(correct).toBeGreaterThan(0);
+    expect(correct).toBeLessThan(12 * 16);
+    await policy.close?.();
   });
 });
