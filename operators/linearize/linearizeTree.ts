@@ -13,6 +13,7 @@ import { renderTrace } from './renderTrace.js';
 import { collectTerminals } from './terminals.js';
 import { indexTree, type TreeIndex } from './treeIndex.js';
 
+/** What linearizing needs: the domain (prompt and backtrack clauses), the verifier and metrics. */
 export interface LinearizeTreeDeps {
   readonly domain: Pick<Domain, 'prompt' | 'describeStep'>;
   /** Re-verifies every trace's last `\boxed{}` (ASTRO-METHOD §4, last bullet). */
@@ -35,7 +36,7 @@ interface Plan {
  * Dropped data is counted, never silent: `linearize.invalid_trees`, `linearize.search_skipped_no_wrong`
  * (no wrong terminal for a search trace), `linearize.k_reduced` (fewer distinct wrong answers than
  * k), `linearize.too_long` (over `maxTraceChars`), `linearize.reverify_failed` (last box not
- * correct). Deterministic for a seed: n* and the wrong terminals of variant i come from
+ * correct); `linearize.trees` and `linearize.traces` count the work done. Deterministic for a seed: n* and the wrong terminals of variant i come from
  * `deriveSeed(seed, tree_id, i)`, and `created_at` is the tree's.
  */
 export async function linearizeTree(tree: VerifiedTree, config: LinearizeConfig, deps: LinearizeTreeDeps): Promise<Trace[]> {

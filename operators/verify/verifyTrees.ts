@@ -7,6 +7,7 @@ import type { VerifiedTree } from '../../schemas/verifiedTree.js';
 import type { Verifier } from './verifier.js';
 import { labelTree } from './labelTree.js';
 
+/** Plain settings of {@link verifyTrees}. */
 export interface VerifyTreesConfig {
   /** Trees labelled at once. Results may come out of input order when > 1. */
   readonly concurrency: number;
@@ -14,6 +15,7 @@ export interface VerifyTreesConfig {
   readonly timeoutMs: number;
 }
 
+/** Capabilities {@link verifyTrees} uses. */
 export interface VerifyTreesDeps {
   readonly verifier: Verifier;
   /** Scheduler for the timeout (a TestScheduler in marble tests); defaults to asyncScheduler. */
@@ -28,6 +30,7 @@ export interface VerifyTreesDeps {
  * A tree whose labelling exceeds `timeoutMs` becomes a failed Result of kind `timeout`
  * (retriable), and a verifier failure one of kind `verifier`; both carry the input tree for the
  * DLQ. Counts `verify.trees`, `verify.invalid_trees`, `verify.relabelled` and `verify.timeouts`.
+ * A timed-out verifier call cannot be cancelled (Verifier has no signal): its result is ignored.
  *
  * @example
  * trees$.pipe(verifyTrees({ concurrency: 4, timeoutMs: 30_000 }, { verifier, metrics }))
