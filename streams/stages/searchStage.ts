@@ -1,0 +1,51 @@
+import { firstValueFrom, of } from 'rxjs';
+import type { Metrics } from '../../operators/common/metrics.js';
+import { ok, type Result } from '../../operators/common/result.js';
+import type { Policy } from '../../operators/mcts/policy.js';
+import type { SearchConfig } from '../../operators/mcts/searchConfig.js';
+import { searchProblems } from '../../operators/mcts/searchProblems.js';
+import type { Verifier } from '../../operators/verify/verifier.js';
+import { ProblemCodec, type Problem } from '../../schemas/problem.js';
+import { SearchTreeCodec, TREES_TOPIC } from '../../schemas/searchTree.js';
+import { PROBLEM_SOURCE_PATTERN } from '../../schemas/topics.js';
+import { STAGE_GROUPS } from './groups.js';
+import type { StageOutcome, StageSpec } from './stageRuntime.js';
+
+export interface SearchStageConfig {
+  readonly search: SearchConfig;
+  /** Problems searched at once by this process. */
+  readonly concurrency: number;
+  readonly groupId?: string;
+}
+
+export interface SearchStageDeps {
+  /** Read at each problem, so a hot-swapped policy is used from the next problem on. */
+  readonly policy: () => Policy;
+  readonly verifier: Verifier;
+  readonly clock: () => number;
+  readonly metrics: Metrics;
+}
+
+/**
+ * problems (every `astro.problems[.<source>].v1` topic, by pattern, so new sources plug in
+ * without a restart) → MCTS → `astro.trees.v1`, keyed by problem id.
+ */
+export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps): StageSpec<Problem> {
+  return {
+    name: 'search',
+    groupId: config.groupId ?? STAGE_GROUPS.search,
+    topics: PROBLEM_SOURCE_PATTERN,
+    decode: ProblemCodec.decode,
+    concurrency: config.concurrency,
+    handle: async (problem): Promise<Result<StageOutcome>> => {
+      const operator = searchProblems(
+        { search: config.search, concurrency: 1 },
+        { policy: deps.policy(), verifier: deps.verifier, clock: deps.clock, metrics: deps.metrics },
+      );
+      const result = await firstValueFrom(of(problem).pipe(operator));
+      if (!result.ok) return result;
+      deps.metrics.increment('search.trees');
+      return ok({ outputs: [{ topic: TREES_TOPIC, records: [{ key: problem.id, value: SearchTreeCodec.encode(result.value) }] }] });
+    },
+  };
+}
