@@ -5,33 +5,47 @@
 // hyparquet-writer encodes synchronously (Dremel levels, dictionary trials, snappy), tens of ms
 // per thousand traces, so it runs here to keep the stage's event loop free.
 //
-// workerData: { tables: Record<kind, { schema, columns }>, codec, rowGroupRows, createdBy }
-// message in:  { id, kind, rows, kvMetadata? }
+// workerData: { tables: Record<kind, { schema, columns, columnOptions? }>, codec, rowGroupRows, createdBy }
+// message in:  { id, kind, rows, last, kvMetadata? }: a file's rows may come in several chunks
+//              (so the sender's serialization never blocks its thread for long); `last` ends a file.
 // message out: { id, ok: true, bytes: Uint8Array (transferred), sha256, encodeMs } | { id, ok: false, message }
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { ByteWriter, parquetWrite } from 'hyparquet-writer';
+import { snappyCompress } from './snappyCompress.js';
 
 const { tables, codec, rowGroupRows, createdBy } = workerData;
 
-// Node 20's zlib provides GZIP without another package; SNAPPY is built into hyparquet-writer.
-const compressors = { GZIP: (input) => gzipSync(input) };
+// Node 20's zlib provides GZIP without another package; our SNAPPY is ~2x hyparquet-writer's.
+const compressors = { SNAPPY: snappyCompress, GZIP: (input) => gzipSync(input) };
+
+/** Rows received so far for files whose last chunk has not arrived, by job id. */
+const partial = new Map();
 
 if (!parentPort) throw new Error('parquetEncodeWorker.js must run as a worker thread');
 const port = parentPort;
 
 port.on('message', (job) => {
+  if (!job.last) {
+    const before = partial.get(job.id);
+    if (before) for (const row of job.rows) before.push(row);
+    else partial.set(job.id, job.rows);
+    return;
+  }
   const started = performance.now();
+  const earlier = partial.get(job.id);
+  partial.delete(job.id);
   try {
     const spec = tables[job.kind];
     if (!spec) throw new Error(`unknown parquet table kind: ${job.kind}`);
-    const rows = job.rows;
+    const rows = earlier ? earlier.concat(job.rows) : job.rows;
+    const options = spec.columnOptions ?? {};
     const columnData = spec.columns.map((name) => {
       const data = new Array(rows.length);
       for (let i = 0; i < rows.length; i++) data[i] = rows[i][name];
-      return { name, data };
+      return { name, data, ...options[name] };
     });
     const writer = new ByteWriter();
     parquetWrite({

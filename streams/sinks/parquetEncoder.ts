@@ -22,6 +22,11 @@ export interface ParquetEncoderConfig {
   readonly rowGroupRows?: number;
   /** Parquet `created_by` footer field. */
   readonly createdBy?: string;
+  /**
+   * Rows posted to the worker per message (default 256). Posting serializes rows on the calling
+   * thread (~40 µs per 7 KB trace); chunks with a yield between them keep each pause short.
+   */
+  readonly chunkRows?: number;
 }
 
 export interface ParquetEncoderDeps {
@@ -86,9 +91,11 @@ export class ParquetEncoder {
     const workers = config.workers ?? 1;
     if (!Number.isInteger(workers) || workers < 1) throw new AppError('config', `workers must be a positive integer, got ${workers}`);
     const rowGroupRows = config.rowGroupRows ?? 10_000;
+    const chunkRows = config.chunkRows ?? 256;
+    if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new AppError('config', `chunkRows must be a positive integer, got ${chunkRows}`);
     if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) throw new AppError('config', `rowGroupRows must be a positive integer, got ${rowGroupRows}`);
     return new ParquetEncoder(
-      { workers, rowGroupRows, codec: config.codec ?? 'SNAPPY', createdBy: config.createdBy ?? 'astro-stream (hyparquet-writer 0.17)' },
+      { workers, rowGroupRows, chunkRows, codec: config.codec ?? 'SNAPPY', createdBy: config.createdBy ?? 'astro-stream (hyparquet-writer 0.17)' },
       deps.metrics ?? noopMetrics,
     );
   }
@@ -107,17 +114,28 @@ export class ParquetEncoder {
   }
 
   /** Like `encode`, also returning the file's sha256 and the encode time. */
-  encodeFile<K extends ParquetKind>(kind: K, rows: readonly ParquetRowTypes[K][], kvMetadata?: readonly ParquetKeyValue[]): Promise<EncodedFile> {
-    if (this.closed) return Promise.reject(new AppError('sink', 'ParquetEncoder is closed'));
+  async encodeFile<K extends ParquetKind>(kind: K, rows: readonly ParquetRowTypes[K][], kvMetadata?: readonly ParquetKeyValue[]): Promise<EncodedFile> {
+    if (this.closed) throw new AppError('sink', 'ParquetEncoder is closed');
     // Least-loaded worker: batches differ in size, so round-robin could queue behind a big one.
     const slot = this.slots.reduce((best, s) => (s.pending.size < best.pending.size ? s : best));
     const worker = slot.worker ?? (slot.worker = this.spawn());
     const id = this.nextId++;
-    return new Promise<EncodedFile>((resolve, reject) => {
+    const done = new Promise<EncodedFile>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       if (slot.pending.size === 1) worker.ref();
-      worker.postMessage({ id, kind, rows, kvMetadata });
     });
+    // It may reject (crash, close) while chunks are still being posted, before the caller holds it.
+    done.catch(() => undefined);
+    const chunk = this.config.chunkRows;
+    for (let start = 0; ; start += chunk) {
+      const last = start + chunk >= rows.length;
+      // A crash or close() meanwhile has already rejected `done`; stop feeding a dead worker.
+      if (!slot.pending.has(id) || slot.worker !== worker) break;
+      worker.postMessage({ id, kind, rows: rows.slice(start, start + chunk), last, kvMetadata: last ? kvMetadata : undefined });
+      if (last) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return done;
   }
 
   /** Terminates the workers; encodes still in flight reject. */

@@ -33,7 +33,7 @@ export function makeTraces(count: number, options: { seed?: number; targetBytes?
     let backtracks = 0;
     let reflections = 0;
     let step = 1;
-    while (steps.join('\n\n').length < targetBytes) {
+    for (let size = 0; size < targetBytes; size = steps.reduce((n, x) => n + x.length + 2, 0)) {
       const a = int(1, 100);
       const b = int(1, 100);
       steps.push(`Step ${step++}: ${a} × ${b} = ${a * b}. Remaining: ${numbers.slice(0, 3).join(', ')}, ${a * b}.`);
