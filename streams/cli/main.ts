@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { AppError } from '../../operators/common/errors.js';
+import { createRunCommand } from './commands/run.js';
+import { ASTRO_STREAM_VERSION } from './util.js';
 
 /**
  * The `astro-stream` command. Each subcommand lives in `streams/cli/commands/<name>.ts` and
@@ -8,10 +11,19 @@ import { Command } from 'commander';
 export function createProgram(): Command {
   const program = new Command('astro-stream')
     .description('Search-derived reasoning data (ASTRO) as a continuous dataflow: MCTS → verify → linearize → Parquet → RL')
-    .version('0.1.0')
+    .version(ASTRO_STREAM_VERSION)
     .showHelpAfterError();
+  program.addCommand(createRunCommand());
   return program;
 }
 
-const program = createProgram();
-await program.parseAsync(process.argv);
+try {
+  await createProgram().parseAsync(process.argv);
+} catch (error) {
+  // User-facing failures (bad config, unreachable broker) get one clear line, not a stack trace.
+  if (error instanceof AppError) {
+    process.stderr.write(`astro-stream: ${error.kind} error: ${error.message}\n`);
+    process.exit(error.kind === 'config' ? 2 : 1);
+  }
+  throw error;
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Runs before `npm test` (npm's pretest hook): builds dist/ (the CLI the end-to-end tests spawn),
+// installs the Python tools the tests compare against (pyarrow, math-verify) and fetches the
+// Apache Kafka jars from Maven Central, each only when missing, so a fresh clone needs no other step.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+
+console.log('[setup] building dist/ (tsc)');
+run('npx', ['tsc', '-p', 'tsconfig.json']);
+
+const python = process.env.PYTHON ?? 'python3';
+const probe = spawnSync(python, ['-c', 'import pyarrow, math_verify'], { cwd: root });
+if (probe.status !== 0) {
+  console.log('[setup] installing Python test tools from requirements-test.txt');
+  run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'requirements-test.txt']);
+}
+
+const libs = join(root, '.kafka', 'libs');
+const haveKafka = existsSync(libs) && readdirSync(libs).some((f) => /kafka_2\.13-.*\.jar$/.test(f));
+if (!haveKafka) {
+  console.log('[setup] fetching Apache Kafka jars from Maven Central into .kafka/libs');
+  run('mvn', ['-B', '-q', '-f', 'deploy/kafka/pom.xml', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`, '-Dmdep.prependGroupId=true']);
+}
+console.log('[setup] test tools ready');

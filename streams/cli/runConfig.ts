@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AppError } from '../../operators/common/errors.js';
+import { LinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
+import { SearchConfigSchema } from '../../operators/mcts/searchConfig.js';
+
+/**
+ * Everything `astro-stream run` needs, validated once at the edge. Layers, lowest first: these
+ * defaults, `--config FILE` (JSON with the same shape), then command-line flags.
+ */
+export const RunConfig = z
+  .object({
+    /** How many problems the built-in source generates. */
+    problems: z.number().int().positive().default(12),
+    /** Seed of the problem generator, the search and the linearizer. */
+    seed: z.number().int().default(7),
+    out: z.string().min(1).default('out/run'),
+    domain: z.enum(['countdown']).default('countdown'),
+    /** Countdown difficulty: how many numbers (3–6). */
+    numbers: z.number().int().min(3).max(6).default(4),
+    search: SearchConfigSchema.partial().default({}),
+    linearize: LinearizeConfig.partial().default({}),
+    /** Problems searched at once. */
+    concurrency: z.number().int().positive().default(2),
+    /** Partitions per data topic (scale-out bound for stage processes). */
+    partitions: z.number().int().positive().default(4),
+    verifyTimeoutMs: z.number().int().positive().default(30_000),
+    sink: z
+      .object({
+        /** Records per Parquet/Arrow shard at most. */
+        maxRecords: z.number().int().positive().default(1000),
+        /** A partial shard is written this long after its first record (ms). */
+        lingerMs: z.number().int().nonnegative().default(250),
+      })
+      .strict()
+      .default({ maxRecords: 1000, lingerMs: 250 }),
+    policy: z
+      .object({
+        kind: z.enum(['onnx']).default('onnx'),
+        /** ONNX model file; default: the shipped initial Countdown network. */
+        model: z.string().optional(),
+        /** States per onnxruntime call (1 = no batching, the benchmark baseline). */
+        maxBatch: z.number().int().positive().default(4096),
+      })
+      .strict()
+      .default({ kind: 'onnx', maxBatch: 4096 }),
+  })
+  .strict();
+export type RunConfig = z.infer<typeof RunConfig>;
+
+/** Reads `--config FILE` (JSON); a bad file is a `config` error naming the file and the reason. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new AppError('config', `cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('top level must be a JSON object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new AppError('config', `config file ${path} is not valid: ${(error as Error).message}`);
+  }
+}
+
+/** Deep-merges plain objects (later wins); arrays and scalars are replaced. */
+export function mergeConfig(...layers: readonly Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      const prev = out[key];
+      const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+      out[key] = isObject(prev) && isObject(value) ? mergeConfig(prev, value) : value;
+    }
+  }
+  return out;
+}
+
+/** Validates a merged config; every bad field is named in one `config` error. */
+export function parseRunConfig(input: Record<string, unknown>): RunConfig {
+  const parsed = RunConfig.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new AppError('config', `invalid configuration: ${issues}`);
+  }
+  return parsed.data;
+}
+
+/** `--k-mix 0,1,1,2` → [0, 1, 1, 2]. */
+export function parseKMix(text: string): number[] {
+  const values = text.split(',').map((part) => part.trim());
+  if (values.length === 0 || values.some((v) => !/^\d+$/.test(v))) {
+    throw new AppError('config', `--k-mix must be comma-separated non-negative integers, got ${JSON.stringify(text)}`);
+  }
+  return values.map(Number);
+}
+
+/** Integer flag parser for commander that names the flag in its error. */
+export function intFlag(name: string): (value: string) => number {
+  return (value: string) => {
+    if (!/^-?\d+$/.test(value.trim())) throw new AppError('config', `${name} must be an integer, got ${JSON.stringify(value)}`);
+    return Number(value);
+  };
+}
+
+/** Number flag parser for commander that names the flag in its error. */
+export function numberFlag(name: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new AppError('config', `${name} must be a number, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
