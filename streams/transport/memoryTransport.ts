@@ -71,6 +71,9 @@ interface GroupState {
   readonly committed: Map<string, number>;
 }
 
+// Shared by every record sent without headers.
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 const transportError = (message: string): AppError => new AppError('transport', message);
@@ -205,18 +208,17 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     scheduleFlush();
   }
 
-  const append = (state: TopicState, partition: number, record: OutgoingRecord): void => {
+  const append = (state: TopicState, partition: number, record: OutgoingRecord, value: Uint8Array): void => {
     const log = state.logs[partition]!;
-    const consumed: ConsumedRecord = Object.freeze({
+    const consumed: ConsumedRecord = {
       topic: state.spec.name,
       partition,
       offset: log.records.length,
       key: record.key,
-      // Copied so a producer reusing its buffer cannot change what was "on the broker".
-      value: new Uint8Array(record.value),
-      headers: Object.freeze({ ...record.headers }),
+      value,
+      headers: record.headers === undefined ? NO_HEADERS : { ...record.headers },
       timestamp: record.timestamp ?? clock(),
-    });
+    };
     log.records.push(consumed);
     if (log.newestByKey !== undefined && record.key !== null) log.newestByKey.set(record.key, consumed.offset);
   };
@@ -242,13 +244,21 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
           if (state.spec.compacted === true) throw transportError(`compacted topic ${topic} cannot accept a record without key`);
           return -1;
         });
+        // Values are copied (a producer may reuse its buffer, as with a real broker) into one
+        // slab per batch: one allocation instead of one per record keeps GC out of the hot path.
+        let bytes = 0;
+        for (const record of records) bytes += record.value.byteLength;
+        const slab = new Uint8Array(bytes);
+        let at = 0;
         records.forEach((record, index) => {
           let partition = targets[index]!;
           if (partition === -1) {
             partition = state.nextSlot % partitionCount;
             state.nextSlot += 1;
           }
-          append(state, partition, record);
+          slab.set(record.value, at);
+          append(state, partition, record, slab.subarray(at, at + record.value.byteLength));
+          at += record.value.byteLength;
         });
         if (records.length > 0) scheduleFlush();
       },

@@ -51,5 +51,19 @@ export function toPositive(n: number): number {
  * `toPositive(hash) % numPartitions`.
  */
 export function partitionForKey(key: string, numPartitions: number): number {
-  return toPositive(murmur2(utf8.encode(key))) % numPartitions;
+  return toPositive(murmur2(asciiBytes(key) ?? utf8.encode(key))) % numPartitions;
+}
+
+// Reused buffer for the common case of short ASCII keys: their UTF-8 bytes are their char codes.
+let scratch = new Uint8Array(64);
+
+/** The key's bytes when it is pure ASCII (a view into a reused buffer), else undefined. */
+function asciiBytes(key: string): Uint8Array | undefined {
+  if (key.length > scratch.length) scratch = new Uint8Array(key.length * 2);
+  for (let i = 0; i < key.length; i += 1) {
+    const code = key.charCodeAt(i);
+    if (code > 0x7f) return undefined;
+    scratch[i] = code;
+  }
+  return scratch.subarray(0, key.length);
 }

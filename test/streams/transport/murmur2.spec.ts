@@ -49,6 +49,17 @@ describe('murmur2', () => {
     );
   });
 
+  it('handles long ASCII keys and non-ASCII after an ASCII prefix (fast path and fallback)', () => {
+    const partitioner = kafkajs.Partitioners.DefaultPartitioner();
+    const keys = ['a'.repeat(65), 'k'.repeat(300), `${'p'.repeat(70)}é`, 'abcé', 'problem-42', '∑x', ''];
+    for (const key of keys) {
+      for (const partitions of [1, 7, 12, 64]) {
+        const expected = partitioner({ topic: 't', partitionMetadata: metadata(partitions), message: { key, value: null } });
+        expect(partitionForKey(key, partitions)).toBe(expected);
+      }
+    }
+  });
+
   it("agrees bit for bit with kafkajs's murmur2 on raw bytes of every tail length", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 23 }), (data) => {
