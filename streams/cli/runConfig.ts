@@ -22,6 +22,8 @@ export const RunConfig = z
     linearize: LinearizeConfig.partial().default({}),
     /** Problems searched at once. */
     concurrency: z.number().int().positive().default(2),
+    /** Kafka bootstrap brokers; absent = the in-process memory transport. */
+    brokers: z.array(z.string().min(1)).min(1).optional(),
     /** Partitions per data topic (scale-out bound for stage processes). */
     partitions: z.number().int().positive().default(4),
     verifyTimeoutMs: z.number().int().positive().default(30_000),
@@ -113,4 +115,13 @@ export function numberFlag(name: string): (value: string) => number {
     if (value.trim() === '' || !Number.isFinite(n)) throw new AppError('config', `${name} must be a number, got ${JSON.stringify(value)}`);
     return n;
   };
+}
+
+/** `--brokers a:9092,b:9092` → ['a:9092', 'b:9092']. */
+export function parseBrokers(text: string): string[] {
+  const brokers = text.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+  if (brokers.length === 0 || brokers.some((b) => !/^[^:\s]+:\d+$/.test(b))) {
+    throw new AppError('config', `--brokers must be comma-separated host:port pairs, got ${JSON.stringify(text)}`);
+  }
+  return brokers;
 }

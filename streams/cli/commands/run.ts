@@ -13,10 +13,11 @@ import { ParquetEncoder } from '../../sinks/parquetEncoder.js';
 import { createOnnxCountdownPolicy } from '../../policies/onnxPolicy.js';
 import { waitForDrain } from '../../stages/drain.js';
 import { PIPELINE_EDGES, startTopology } from '../../stages/topology.js';
+import { createKafkaTransport } from '../../transport/kafka/kafkaTransport.js';
 import { createMemoryTransport } from '../../transport/memoryTransport.js';
 import type { Transport } from '../../transport/transport.js';
 import { startProgress } from '../progress.js';
-import { intFlag, mergeConfig, parseKMix, parseRunConfig, readConfigFile, type RunConfig } from '../runConfig.js';
+import { intFlag, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile, type RunConfig } from '../runConfig.js';
 import { formatSummary, summarize, type RunSummary } from '../summary.js';
 import { ASTRO_STREAM_VERSION, stderrLogger } from '../util.js';
 
@@ -48,6 +49,7 @@ function flagsToLayer(flags: RunFlags): Record<string, unknown> {
     numbers: flags.numbers,
     concurrency: flags.concurrency,
     partitions: flags.partitions,
+    brokers: flags.brokers === undefined ? undefined : parseBrokers(flags.brokers),
     search: { iterations: flags.iterations, k: flags.k, rollouts: flags.rollouts },
     linearize: { kMix: flags.kMix === undefined ? undefined : parseKMix(flags.kMix), ablation: flags.ablation },
   };
@@ -77,7 +79,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   if (domain.generate === undefined) throw new Error(`domain ${domain.name} has no generator`);
   const problems = domain.generate({ count: config.problems, seed: config.seed, difficulty: config.numbers });
 
-  const transport = deps.transport ?? createMemoryTransport({ clock });
+  const transport = deps.transport ?? (config.brokers ? createKafkaTransport({ brokers: config.brokers, clientId: 'astro-stream-run' }) : createMemoryTransport({ clock }));
   const policy = await createOnnxCountdownPolicy({ maxBatch: config.policy.maxBatch, ...(config.policy.model ? { modelPath: config.policy.model } : {}) });
   const encoder = ParquetEncoder.create({ workers: 1 }, { metrics });
   await mkdir(config.out, { recursive: true });
@@ -155,6 +157,7 @@ export function createRunCommand(): Command {
     .option('--ablation', 'also emit the count-matched direct-only ablation arm')
     .option('--concurrency <n>', 'problems searched at once (default 2)', intFlag('--concurrency'))
     .option('--partitions <n>', 'partitions per topic (default 4)', intFlag('--partitions'))
+    .option('--brokers <list>', 'run over Kafka at these bootstrap brokers (host:port,...) instead of in-process')
     .option('--config <file>', 'JSON config file (same keys as the README); flags override it')
     .option('--json', 'print the summary as JSON')
     .action(async (flags: RunFlags) => {
