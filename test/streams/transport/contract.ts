@@ -352,6 +352,21 @@ export function describeTransportContract(
       ]);
     }, testTimeoutMs);
 
+    it('completes the record and assignment streams on close', async () => {
+      const topic = await freshTopic(1);
+      const consumer = await transport.consumer({ groupId: freshGroup(), topics: [topic] });
+      let recordsDone = false;
+      let assignmentsDone = false;
+      const subscriptions = [
+        consumer.records.subscribe({ complete: () => (recordsDone = true) }),
+        consumer.assignments.subscribe({ complete: () => (assignmentsDone = true) }),
+      ];
+      cleanups.push(() => subscriptions.forEach((s) => s.unsubscribe()));
+      await wait(async () => (await transport.listTopics()).includes(topic), 'topic listed');
+      await consumer.close();
+      await wait(() => recordsDone && assignmentsDone, 'both streams complete');
+    }, testTimeoutMs);
+
     it('starts at the first record at or after fromTimestamp', async () => {
       const topic = await freshTopic(1);
       const producer = await openProducer();

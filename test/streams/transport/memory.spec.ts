@@ -1,7 +1,8 @@
 import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../operators/common/errors.js';
-import { createMemoryTransport, partitionForKey } from '../../../streams/transport/index.js';
+import { createRng } from '../../../operators/common/rng.js';
+import { createMemoryTransport, OffsetTracker, partitionForKey } from '../../../streams/transport/index.js';
 import type { Assignment, ConsumedRecord, Consumer } from '../../../streams/transport/index.js';
 import { quietPeriod, waitFor } from '../../helpers/waitFor.js';
 import { describeTransportContract } from './contract.js';
@@ -203,6 +204,61 @@ describe('memory transport specifics', () => {
     expect(await all).toHaveLength(1);
     await expectTransportError(transport.listTopics());
     await expectTransportError(producer.send('t', []));
+  });
+
+  it('loses nothing under member churn when commits follow OffsetTracker (out-of-order completion)', async () => {
+    const rng = createRng(7);
+    const transport = createMemoryTransport();
+    await transport.createTopics([spec('t', 4)]);
+    const producer = await transport.producer();
+    const processed = new Set<string>();
+    const startMember = async () => {
+      const consumer = await transport.consumer({ groupId: 'g', topics: ['t'] });
+      const tracker = new OffsetTracker();
+      // A closed member's unfinished work is abandoned, as if the process died.
+      let alive = true;
+      let owned: Assignment['partitions'] = [];
+      consumer.assignments.subscribe((assignment) => {
+        const now = new Set(assignment.partitions.map((p) => p.partition));
+        tracker.forget(owned.filter((p) => !now.has(p.partition)));
+        owned = assignment.partitions;
+      });
+      consumer.records.subscribe((record) => {
+        tracker.track(record);
+        // Completion order differs from arrival order, as with mergeMap.
+        const delay = rng.int(4);
+        const finish = () => {
+          if (!alive) return;
+          processed.add(`${record.partition}:${record.offset}`);
+          tracker.done(record);
+          void consumer.commit(tracker.committable());
+        };
+        if (delay === 0) queueMicrotask(finish);
+        else setTimeout(finish, delay);
+      });
+      return {
+        close: async () => {
+          alive = false;
+          await consumer.close();
+        },
+      };
+    };
+    const members = [await startMember()];
+    const total = 2000;
+    for (let batch = 0; batch < 20; batch += 1) {
+      await producer.send('t', Array.from({ length: total / 20 }, (_, i) => ({ key: `k${batch}-${i}`, value: bytes('v') })));
+      // Members join and leave (without committing what is in flight) while records flow.
+      if (rng.next() < 0.5 || members.length === 1) members.push(await startMember());
+      else await members.splice(rng.int(members.length), 1)[0]!.close();
+      await quietPeriod(rng.int(3));
+    }
+    await waitFor(() => processed.size === total, { timeoutMs: 10_000, message: 'every record processed' });
+    const ends = await transport.endOffsets('t');
+    await waitFor(async () => {
+      const committed = await transport.committedOffsets('g', 't');
+      return [...ends].every(([p, end]) => end === 0 || committed.get(p) === end);
+    }, { timeoutMs: 10_000, message: 'final commits reach the end offsets' });
+    await transport.close();
   });
 
   it('moves records fast (batched delivery, no per-record timers)', async () => {
