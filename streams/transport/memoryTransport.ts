@@ -160,7 +160,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     return (member.explicitTopics ?? []).filter((name) => topics.has(name));
   };
 
-  const startOffset = (member: Member, topic: string, log: PartitionLog, key: string): number => {
+  const startOffset = (member: Member, log: PartitionLog, key: string): number => {
     const first = !member.everOwned.has(key);
     member.everOwned.add(key);
     if (member.fromTimestamp !== undefined && first) {
@@ -199,7 +199,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
         if (existing !== undefined) return existing;
         const state = topicOf(topic);
         const log = state.logs[partition]!;
-        const next = startOffset(member, topic, log, key);
+        const next = startOffset(member, log, key);
         return { topic, partition, key, log, compacted: state.spec.compacted === true, next };
       });
       member.generation += 1;
