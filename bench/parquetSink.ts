@@ -4,7 +4,7 @@
  * event-loop lag the stage's thread sees while the worker encodes (and, for contrast, while
  * encoding inline on the main thread).
  *
- * usage: npm run build && node dist/bench/parquetSink.js [rows=20000] [batchRows=5000] [completionBytes=3000]
+ * usage: npm run build && node dist/bench/parquetSink.js [rows=20000] [batchRows=5000] [completionBytes=3000] [rounds=3]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -117,27 +117,71 @@ function pyarrowScript(): string {
   return found;
 }
 
+interface PyResult {
+  readonly rows: number;
+  readonly bytes: number;
+  readonly write_s: number;
+  readonly build_s: number;
+}
+
+interface Run {
+  readonly seconds: number;
+  readonly bytes: number;
+  readonly lag: Lag;
+}
+
+/** Our sink over all rows: `inFlight` shards at a time, on `workers` encoder threads. */
+async function runSink(rows: readonly Trace[], dir: string, batchRows: number, workers: number, inFlight: number): Promise<Run> {
+  const encoder = ParquetEncoder.create({ workers });
+  try {
+    const sink = createTraceParquetSink({ dir, encoder });
+    // Warm-up: worker start and JIT are not what a long-running stage pays per batch.
+    await Promise.all(Array.from({ length: workers }, (_, i) => sink.writeBatch(rows.slice(0, 500), 999_000 + i)));
+    const parts = batches(rows, batchRows);
+    return await withLag(async () => {
+      let bytes = 0;
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < parts.length) {
+          const seq = next++;
+          // Read the result before adding: `bytes += await …` would lose updates between lanes.
+          const written = await sink.writeBatch(parts[seq] as Trace[], seq);
+          bytes += written.bytes;
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, lane));
+      return bytes;
+    });
+  } finally {
+    await encoder.close();
+  }
+}
+
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 20_000);
   const batchRows = Number(process.argv[3] ?? 5_000);
   const completionBytes = Number(process.argv[4] ?? 3_000);
+  const rounds = Number(process.argv[5] ?? 3);
   const rows = makeTraces(n, completionBytes);
   const textMb = rows.reduce((s, r) => s + r.completion.length + r.prompt.length * 2 + r.messages.reduce((m, x) => m + x.content.length, 0) + r.problem_json.length, 0) / 1e6;
   const dir = await mkdtemp(join(tmpdir(), 'astro-bench-parquet-'));
   try {
-    const encoder = ParquetEncoder.create({ workers: 1 });
-    const sink = createTraceParquetSink({ dir: join(dir, 'ours'), encoder });
-    // One warm-up shard: worker start and JIT are not what a long-running stage pays per batch.
-    await sink.writeBatch(rows.slice(0, Math.min(500, n)), 999_999);
-    const ours = await withLag(async () => {
-      let bytes = 0;
-      let seq = 0;
-      for (const batch of batches(rows, batchRows)) bytes += (await sink.writeBatch(batch, seq++)).bytes;
-      return bytes;
-    });
-    await encoder.close();
-
-    // Contrast: the same encoding inline on the main thread (what the worker spares the stage).
+    const jsonPath = join(dir, 'rows.json');
+    await writeFile(jsonPath, JSON.stringify(rows));
+    // The machine is shared: interleave the contenders round by round and keep each one's best
+    // time, so a burst of load elsewhere does not land on one side only. Lag is the worst seen.
+    const best = { w1: [] as Run[], w1p: [] as Run[], w2: [] as Run[], py: [] as PyResult[] };
+    for (let r = 0; r < rounds; r++) {
+      best.w1.push(await runSink(rows, join(dir, `w1-${r}`), batchRows, 1, 1));
+      best.w1p.push(await runSink(rows, join(dir, `w1p-${r}`), batchRows, 1, 2));
+      best.w2.push(await runSink(rows, join(dir, `w2-${r}`), batchRows, 2, 2));
+      best.py.push(JSON.parse(execFileSync('python3', [pyarrowScript(), jsonPath, join(dir, `py-${r}`), 'SNAPPY', String(batchRows)], { encoding: 'utf8' })) as PyResult);
+      await rm(join(dir, `w1-${r}`), { recursive: true, force: true });
+      await rm(join(dir, `w1p-${r}`), { recursive: true, force: true });
+      await rm(join(dir, `w2-${r}`), { recursive: true, force: true });
+      await rm(join(dir, `py-${r}`), { recursive: true, force: true });
+    }
+    // Contrast, once: the same encoding inline on the main thread (what the worker spares the stage).
     const inline = await withLag(async () => {
       let bytes = 0;
       for (const batch of batches(rows, batchRows)) {
@@ -151,29 +195,37 @@ async function main(): Promise<void> {
       return bytes;
     });
 
-    const jsonPath = join(dir, 'rows.json');
-    await writeFile(jsonPath, JSON.stringify(rows));
-    const py = JSON.parse(execFileSync('python3', [pyarrowScript(), jsonPath, join(dir, 'pyarrow'), 'SNAPPY', String(batchRows)], { encoding: 'utf8' })) as {
-      rows: number;
-      bytes: number;
-      write_s: number;
-      build_s: number;
+    const pick = (runs: Run[]): Run => {
+      const fastest = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+      return { ...fastest, lag: { p99Ms: Math.max(...runs.map((x) => x.lag.p99Ms)), maxMs: Math.max(...runs.map((x) => x.lag.maxMs)) } };
     };
-
+    const w1 = pick(best.w1);
+    const w1p = pick(best.w1p);
+    const w2 = pick(best.w2);
+    const pyWrite = Math.min(...best.py.map((p) => p.write_s));
+    const pyBoth = Math.min(...best.py.map((p) => p.write_s + p.build_s));
+    const pyBytes = (best.py[0] as PyResult).bytes;
     const rate = (seconds: number): string => `${Math.round(n / seconds).toLocaleString('en-US')}`;
-    const mbps = (bytes: number, seconds: number): string => (bytes / 1e6 / seconds).toFixed(1);
+    const row = (name: string, seconds: number, bytes: number, lag: string): string =>
+      `| ${name} | ${rate(seconds)} | ${(textMb / seconds).toFixed(1)} | ${(bytes / 1e6 / seconds).toFixed(1)} | ${(bytes / 1e6).toFixed(1)} | ${lag} |`;
+    const lagText = (l: Lag): string => `${l.p99Ms.toFixed(1)} / ${l.maxMs.toFixed(1)}`;
+    const pyVersion = execFileSync('python3', ['-c', 'import pyarrow; print(pyarrow.__version__)'], { encoding: 'utf8' }).trim();
     const lines = [
-      `rows: ${n}, batch: ${batchRows} rows/file, completion ≈ ${completionBytes} B, input text ≈ ${textMb.toFixed(1)} MB, codec SNAPPY, node ${process.version}`,
+      `rows: ${n}, batch: ${batchRows} rows/file, completion ≈ ${completionBytes} B, input text ≈ ${textMb.toFixed(1)} MB, codec SNAPPY, best of ${rounds} interleaved rounds, node ${process.version}, pyarrow ${pyVersion}`,
       '',
       '| writer | rows/s | text MB/s in | file MB/s out | file MB | event-loop lag p99 / max (ms) |',
       '| --- | ---: | ---: | ---: | ---: | --- |',
-      `| astro sink (worker encode + fsync + rename) | ${rate(ours.seconds)} | ${(textMb / ours.seconds).toFixed(1)} | ${mbps(ours.bytes, ours.seconds)} | ${(ours.bytes / 1e6).toFixed(1)} | ${ours.lag.p99Ms.toFixed(1)} / ${ours.lag.maxMs.toFixed(1)} |`,
-      `| hyparquet-writer inline on main thread (contrast) | ${rate(inline.seconds)} | ${(textMb / inline.seconds).toFixed(1)} | ${mbps(inline.bytes, inline.seconds)} | ${(inline.bytes / 1e6).toFixed(1)} | ${inline.lag.p99Ms.toFixed(1)} / ${inline.lag.maxMs.toFixed(1)} |`,
-      `| pyarrow ${execFileSync('python3', ['-c', 'import pyarrow; print(pyarrow.__version__)'], { encoding: 'utf8' }).trim()} pq.write_table (write only) | ${rate(py.write_s)} | ${(textMb / py.write_s).toFixed(1)} | ${mbps(py.bytes, py.write_s)} | ${(py.bytes / 1e6).toFixed(1)} | n/a |`,
-      `| pyarrow Table.from_pylist + write_table | ${rate(py.write_s + py.build_s)} | ${(textMb / (py.write_s + py.build_s)).toFixed(1)} | ${mbps(py.bytes, py.write_s + py.build_s)} | ${(py.bytes / 1e6).toFixed(1)} | n/a |`,
+      row('astro sink, 1 worker (encode + sha256 + fsync + rename)', w1.seconds, w1.bytes, lagText(w1.lag)),
+      row('astro sink, 1 worker, 2 shards in flight (posting/fsync overlap encoding)', w1p.seconds, w1p.bytes, lagText(w1p.lag)),
+      row('astro sink, 2 workers, 2 shards in flight', w2.seconds, w2.bytes, lagText(w2.lag)),
+      row('hyparquet-writer inline on the main thread (contrast)', inline.seconds, inline.bytes, lagText(inline.lag)),
+      row('pyarrow pq.write_table (write only)', pyWrite, pyBytes, 'n/a'),
+      row('pyarrow Table.from_pylist + pq.write_table', pyBoth, pyBytes, 'n/a'),
       '',
-      `ratio astro sink / pyarrow write-only: ${(py.write_s / ours.seconds).toFixed(2)} (target ≥ 0.3)`,
-      `ratio astro sink / pyarrow build+write: ${((py.write_s + py.build_s) / ours.seconds).toFixed(2)}`,
+      `ratio astro sink (1 worker) / pyarrow write-only: ${(pyWrite / w1.seconds).toFixed(2)} (target ≥ 0.3)`,
+      `ratio astro sink (1 worker, 2 in flight) / pyarrow write-only: ${(pyWrite / w1p.seconds).toFixed(2)}`,
+      `ratio astro sink (2 workers) / pyarrow write-only: ${(pyWrite / w2.seconds).toFixed(2)}`,
+      `ratio astro sink (1 worker) / pyarrow build+write: ${(pyBoth / w1.seconds).toFixed(2)}`,
     ];
     console.log(lines.join('\n'));
   } finally {

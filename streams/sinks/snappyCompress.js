@@ -66,6 +66,8 @@ function compressFragment(input, ip0, ipEnd, out, op) {
       for (;;) {
         const base = ip;
         let matched = 4;
+        // Four bytes per step while they fit, then byte by byte.
+        while (ip + matched + 4 <= ipEnd && load32(input, ip + matched) === load32(input, candidate + matched)) matched += 4;
         while (ip + matched < ipEnd && input[ip + matched] === input[candidate + matched]) matched++;
         ip += matched;
         op = emitCopy(base - candidate, matched, out, op);
