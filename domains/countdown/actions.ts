@@ -180,7 +180,11 @@ export function applyAction(state: CountdownState, action: number): AppliedActio
 
 // Unicode operator variants an LLM may write, mapped to ASCII.
 const OP_VARIANTS: Readonly<Record<string, string>> = { '×': '*', '·': '*', '∗': '*', x: '*', X: '*', '÷': '/', '−': '-', '–': '-', '—': '-', '＋': '+' };
-const COMBINE_RE = /^(?:#+\s*)?(?:\*\*)?(?:step\s*\d+\s*[:.)]\s*)?(?:\*\*)?\s*(\d+)\s*([-+*/x×X·∗÷−–—＋])\s*(\d+)\s*=\s*(\d+)\s*[.,;]?\s*(?:remaining\s*:?\s*([\d,\s]*?)\s*\.?)?\s*$/i;
+const MAX_STEP_CHARS = 400;
+// Matched against whitespace-collapsed text, where every optional space is one character: no
+// overlapping quantifiers, so matching stays linear (an earlier `\s*`-heavy pattern backtracked badly).
+const COMBINE_RE = /^(?:#+ ?)?(?:\*\*)?(?:step ?\d+ ?[:.)] ?)?(?:\*\*)? ?(\d+) ?([-+*/x×X·∗÷−–—＋]) ?(\d+) ?= ?(\d+) ?[.,;]?$/i;
+const REMAINING_RE = /^remaining(?: numbers)?(?: are)? ?:? ?((?:\d+(?: ?, ?| |, and | and ))*\d+)? ?\.?$/i;
 
 /**
  * The action that a step text denotes in `state`, or why there is none. Accepts the rendered
@@ -194,8 +198,13 @@ export function stepToAction(state: CountdownState, step: string): number | { re
   if (state.answered !== null) return { error: 'the problem is already answered' };
   const text = step.trim();
   if (text.includes('\\boxed{')) return answerAction(state, text);
-  const m = COMBINE_RE.exec(text);
-  if (m === null) return { error: 'not of the form "Step k: a op b = c. Remaining: ..."' };
+  // A step is one short sentence; anything longer is not one, and the cap bounds the work per call.
+  if (text.length > MAX_STEP_CHARS) return { error: `step longer than ${MAX_STEP_CHARS} characters` };
+  const flat = text.replace(/\s+/g, ' ');
+  const at = flat.toLowerCase().indexOf('remaining');
+  const m = COMBINE_RE.exec((at < 0 ? flat : flat.slice(0, at)).trim());
+  const tail = at < 0 ? null : REMAINING_RE.exec(flat.slice(at).trim());
+  if (m === null || (at >= 0 && tail === null)) return { error: 'not of the form "Step k: a op b = c. Remaining: ..."' };
   const a = Number(m[1]);
   const symbol = m[2] ?? '+';
   const op = OPS.indexOf((OP_VARIANTS[symbol] ?? symbol) as Op);
@@ -212,7 +221,8 @@ export function stepToAction(state: CountdownState, step: string): number | { re
     return { error: `${a} ${OPS[op]} ${b}: ${why}` };
   }
   if (value !== claimed) return { error: `${a} ${OPS[op]} ${b} is ${value}, not ${claimed}` };
-  const listed = m[5] === undefined || m[5].trim() === '' ? null : m[5].split(/[\s,]+/).filter((t) => t !== '').map(Number);
+  const listedText = tail?.[1];
+  const listed = listedText === undefined ? null : (listedText.match(/\d+/g) ?? []).map(Number);
   // With duplicate values several slot pairs fit; the `Remaining:` order tells them apart.
   let first = -1;
   let firstRest: number[] = [];

@@ -34,8 +34,9 @@ export function countdownPrompt(problem: Problem): string {
  * `answered (75-25)*2` for a final step, otherwise the step text without its `Step k:` prefix.
  */
 export function describeCountdownStep(step: string): string {
-  const text = step.trim();
-  const boxed = extractLastBoxed(text);
+  const boxed = extractLastBoxed(step);
+  // Steps are short; the cap keeps the unanchored patterns below cheap on runaway policy output.
+  const text = step.trim().slice(0, 400);
   if (boxed !== null) return `answered ${boxed.trim()}`;
   const m = COMBINE_RE.exec(text);
   if (m !== null) {

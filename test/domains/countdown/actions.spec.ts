@@ -192,6 +192,8 @@ describe('stepToAction / replaySteps', () => {
     expect(stepToAction(s0, 'Step 1:   75  −  25 = 50.  Remaining: 50, 2, 8.')).toBe(combine(0, 1, 1));
     expect(stepToAction(s0, '## Step 1: 25 × 75 = 1875. Remaining: 1875, 2, 8.')).toBe(combine(0, 1, 2));
     expect(stepToAction(s0, '8 ÷ 2 = 4')).toBe(combine(3, 2, 3));
+    expect(stepToAction(s0, '**Step 1:** 75 – 25 = 50, remaining numbers: 50, 2, 8')).toBe(combine(0, 1, 1));
+    expect(stepToAction(s0, 'Step 1: 75 - 25 = 50. Remaining numbers are 50, 2, 8.')).toBe(combine(0, 1, 1));
     expect(stepToAction(s0, 'Step 1: 8 + 2 = 10. Remaining: 75, 10, 25.')).toBe(combine(2, 3, 0)); // any order
     expect(stepToAction(s0, 'Step 1: 8 + 2 = 10. Remaining: 8, 10, 75.')).toEqual({ error: 'remaining numbers would be 10, 75, 25, not 8, 10, 75' });
   });
@@ -206,6 +208,10 @@ describe('stepToAction / replaySteps', () => {
     expect(replaySteps(p, ['Step 1: 75 + 25 = 101.'])).toEqual({ error: expect.stringContaining('is 100, not 101') });
     expect(replaySteps(p, ['I think we should add things.'])).toEqual({ error: expect.stringContaining('step 1') });
     expect(replaySteps(p, ['Step 1: 2 * 2 = 4.'])).toEqual({ error: expect.stringContaining('besides 2') });
+    const started = performance.now();
+    expect(stepToAction(s0, `75 - 25 = 50 remaining ${' ,'.repeat(180)}x`)).toEqual({ error: expect.stringContaining('not of the form') });
+    expect(stepToAction(s0, `75 - 25 = 50 remaining ${' ,'.repeat(5000)}x`)).toEqual({ error: 'step longer than 400 characters' });
+    expect(performance.now() - started).toBeLessThan(500);
   });
 
   it('maps answers by expression, or by value and literals', () => {
@@ -248,5 +254,24 @@ describe('encodeState', () => {
     expect(f[1 + 49]).toBe(0);
     expect(f[1 + 50]).toBeCloseTo(0.5);
     expect(f[1 + 51]).toBe(0);
+  });
+});
+
+describe('step parsing cost', () => {
+  it('stays linear on adversarial whitespace and separators', () => {
+    const s0 = initialState(problem([75, 25, 2, 8], 100));
+    const inputs = [
+      `75 - 25 = 50 remaining${' '.repeat(370)}x`,
+      `75 - 25 = 50${' '.repeat(380)}x`,
+      `75 - 25 = 50 remaining ${'1 , '.repeat(90)}x`,
+      `${'1'.repeat(395)}x`,
+      `Step 1: ${' '.repeat(300)}75 - 25 = 50. Remaining: 50, 2, 8.`,
+    ];
+    const started = performance.now();
+    for (let k = 0; k < 50; k++) for (const text of inputs) stepToAction(s0, text);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(stepToAction(s0, inputs[4] ?? '')).toBe(combine(0, 1, 1));
+    expect(stepToAction(s0, 'Step 1: 75 - 25 = 50. Remaining: 50, 2 and 8.')).toBe(combine(0, 1, 1));
+    expect(stepToAction(s0, 'Step 1: 75 - 25 = 50. Remaining: 50, two, 8.')).toEqual({ error: expect.stringContaining('not of the form') });
   });
 });

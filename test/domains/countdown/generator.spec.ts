@@ -80,6 +80,10 @@ describe('generateCountdownProblems', () => {
 
   it('honours target ranges and defaults per difficulty', () => {
     for (const p of generateCountdownProblems({ count: 30, seed: 5, numbers: 3 })) expect(p.target).toBeLessThanOrEqual(100);
+    for (const p of generateCountdownProblems({ count: 30, seed: 5, numbers: 6 })) {
+      expect(p.target).toBeGreaterThanOrEqual(100);
+      expect(p.target).toBeLessThanOrEqual(999);
+    }
     for (const p of generateCountdownProblems({ count: 30, seed: 5, numbers: 5, targetMin: 500, targetMax: 600 })) {
       expect(p.target).toBeGreaterThanOrEqual(500);
       expect(p.target).toBeLessThanOrEqual(600);

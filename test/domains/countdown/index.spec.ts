@@ -38,6 +38,9 @@ describe('countdownDomain', () => {
     expect(describeCountdownStep('## Step 1: 6 × 4 = 24.')).toBe('computed 6 * 4 = 24');
     expect(describeCountdownStep('Step 3: 100 = (75-25)*2. The answer is \\boxed{(75-25)*2}.')).toBe('answered (75-25)*2');
     expect(describeCountdownStep('Step 4: Let me think again.')).toBe('Let me think again');
+    const started = performance.now();
+    expect(describeCountdownStep('1'.repeat(100_000)).length).toBe(400);
+    expect(performance.now() - started).toBeLessThan(200);
     const p = { id: 'x', domain: 'countdown', source: 't', question: 'q', answer: '24', numbers: [6, 4, 1], target: 24 };
     const applied = applyAction(initialState(p), (0 * 6 + 1) * 4 + 2);
     expect(`Let's go back to where we ${countdownDomain.describeStep(applied.step)}.`).toBe("Let's go back to where we computed 6 * 4 = 24.");
