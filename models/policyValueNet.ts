@@ -29,6 +29,10 @@ export class PolicyValueNet {
   readonly sha256: string;
   private readonly session: InferenceSession;
   private sessionRuns = 0;
+  // Requests waiting for the next session run (see flush()).
+  private queue: PendingEvaluation[] = [];
+  private queuedStates = 0;
+  private flushTimer: NodeJS.Immediate | undefined;
 
   private constructor(session: InferenceSession, featureCount: number, actionCount: number, maxBatch: number, sha256: string) {
     this.session = session;
@@ -74,25 +78,82 @@ export class PolicyValueNet {
     if (features.length < batch * F || mask.length < batch * A) {
       throw new RangeError(`evaluate: ${batch} states need ${batch * F} features and ${batch * A} mask entries, got ${features.length} and ${mask.length}`);
     }
-    const priors = new Float32Array(batch * A);
-    const values = new Float32Array(batch);
-    for (let start = 0; start < batch; start += this.maxBatch) {
-      const n = Math.min(this.maxBatch, batch - start);
-      this.sessionRuns++;
-      const out = await this.session.run({
-        [POLICY_VALUE_IO.features]: new Tensor('float32', features.subarray(start * F, (start + n) * F), [n, F]),
-        [POLICY_VALUE_IO.mask]: new Tensor('float32', mask.subarray(start * A, (start + n) * A), [n, A]),
-      });
-      priors.set(floatData(out[POLICY_VALUE_IO.policy], n * A), start * A);
-      values.set(floatData(out[POLICY_VALUE_IO.value], n), start);
+    if (batch === 0) return { priors: new Float32Array(0), values: new Float32Array(0) };
+    return new Promise<PolicyValueOutput>((resolve, reject) => {
+      this.queue.push({ features, mask, batch, resolve, reject });
+      this.queuedStates += batch;
+      // Full batch ready: run now; otherwise wait one macrotask so concurrent searches join in.
+      if (this.queuedStates >= this.maxBatch) void this.flush();
+      else this.flushTimer ??= setImmediate(() => void this.flush());
+    });
+  }
+
+  /**
+   * Runs every queued request as few session runs as possible. Requests from concurrent callers
+   * (several trees searched at once) are concatenated, so batches grow with concurrency; each
+   * caller gets back exactly its own rows, and a state's result does not depend on its batch.
+   */
+  private async flush(): Promise<void> {
+    if (this.flushTimer !== undefined) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
+    const requests = this.queue;
+    if (requests.length === 0) return;
+    this.queue = [];
+    this.queuedStates = 0;
+    const F = this.featureCount;
+    const A = this.actionCount;
+    const total = requests.reduce((sum, r) => sum + r.batch, 0);
+    let features: Float32Array;
+    let mask: Float32Array;
+    if (requests.length === 1) {
+      const only = requests[0] as PendingEvaluation;
+      features = only.features;
+      mask = only.mask;
+    } else {
+      features = new Float32Array(total * F);
+      mask = new Float32Array(total * A);
+      let at = 0;
+      for (const r of requests) {
+        features.set(r.features.subarray(0, r.batch * F), at * F);
+        mask.set(r.mask.subarray(0, r.batch * A), at * A);
+        at += r.batch;
+      }
     }
-    return { priors, values };
+    try {
+      const priors = new Float32Array(total * A);
+      const values = new Float32Array(total);
+      for (let start = 0; start < total; start += this.maxBatch) {
+        const n = Math.min(this.maxBatch, total - start);
+        this.sessionRuns++;
+        const out = await this.session.run({
+          [POLICY_VALUE_IO.features]: new Tensor('float32', features.subarray(start * F, (start + n) * F), [n, F]),
+          [POLICY_VALUE_IO.mask]: new Tensor('float32', mask.subarray(start * A, (start + n) * A), [n, A]),
+        });
+        priors.set(floatData(out[POLICY_VALUE_IO.policy], n * A), start * A);
+        values.set(floatData(out[POLICY_VALUE_IO.value], n), start);
+      }
+      let at = 0;
+      for (const r of requests) {
+        r.resolve({ priors: priors.subarray(at * A, (at + r.batch) * A), values: values.subarray(at, at + r.batch) });
+        at += r.batch;
+      }
+    } catch (error) {
+      for (const r of requests) r.reject(error);
+    }
   }
 
   /** Releases the onnxruntime session. */
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+interface PendingEvaluation {
+  readonly features: Float32Array;
+  readonly mask: Float32Array;
+  readonly batch: number;
+  readonly resolve: (output: PolicyValueOutput) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 function floatData(tensor: Tensor | undefined, length: number): Float32Array {

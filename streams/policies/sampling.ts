@@ -16,8 +16,8 @@ export interface ActionSampling {
  */
 export function sampleAction(probs: Float32Array, mask: Float32Array, offset: number, count: number, sampling: ActionSampling, rng: Rng): number {
   if (sampling.temperature <= 0) return argmaxLegal(probs, mask, offset, count);
-  // Hot path (every rollout step): one typed scratch array, no per-action objects, no comparator sort.
-  const weights = new Float64Array(count);
+  // Hot path (every rollout step): a reused scratch array, no per-action objects, no comparator sort.
+  const weights = scratch(count);
   let maxP = 0;
   let legal = 0;
   for (let a = 0; a < count; a++) {
@@ -57,9 +57,8 @@ export function sampleAction(probs: Float32Array, mask: Float32Array, offset: nu
 // (ties at the threshold kept in index order) and returns the kept mass.
 function keepNucleus(weights: Float64Array, total: number, target: number): number {
   let positive = 0;
-  for (let a = 0; a < weights.length; a++) if ((weights[a] ?? 0) > 0) positive++;
-  const sorted = new Float64Array(positive);
-  for (let a = 0, k = 0; a < weights.length; a++) if ((weights[a] ?? 0) > 0) sorted[k++] = weights[a] ?? 0;
+  for (let a = 0; a < weights.length; a++) if ((weights[a] ?? 0) > 0) sortScratch[positive++] = weights[a] ?? 0;
+  const sorted = sortScratch.subarray(0, positive);
   sorted.sort();
   let mass = 0;
   let threshold = 0;
@@ -80,6 +79,22 @@ function keepNucleus(weights: Float64Array, total: number, target: number): numb
     }
   }
   return kept > 0 ? kept : total;
+}
+
+// Sampling runs once per rollout step (millions of times per run): reusing two buffers instead
+// of allocating per call removed most of the garbage-collection time of a search. Safe because
+// sampleAction is synchronous and never re-entered.
+let weightScratch = new Float64Array(256);
+let sortScratch = new Float64Array(256);
+
+function scratch(count: number): Float64Array {
+  if (weightScratch.length < count) {
+    weightScratch = new Float64Array(count);
+    sortScratch = new Float64Array(count);
+  }
+  const view = weightScratch.subarray(0, count);
+  view.fill(0);
+  return view;
 }
 
 /** The legal action with the highest probability (lowest index on ties); -1 when none is legal. */
