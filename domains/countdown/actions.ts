@@ -200,7 +200,8 @@ export function stepToAction(state: CountdownState, step: string): number | { re
   if (text.includes('\\boxed{')) return answerAction(state, text);
   // A step is one short sentence; anything longer is not one, and the cap bounds the work per call.
   if (text.length > MAX_STEP_CHARS) return { error: `step longer than ${MAX_STEP_CHARS} characters` };
-  const flat = text.replace(/\s+/g, ' ');
+  // Our own rendering has single spaces only; skip the rewrite on that hot path (replay runs per policy call).
+  const flat = /[^\S ]| {2}/.test(text) ? text.replace(/\s+/g, ' ') : text;
   const at = flat.toLowerCase().indexOf('remaining');
   const m = COMBINE_RE.exec((at < 0 ? flat : flat.slice(0, at)).trim());
   const tail = at < 0 ? null : REMAINING_RE.exec(flat.slice(at).trim());

@@ -192,6 +192,7 @@ describe('stepToAction / replaySteps', () => {
     expect(stepToAction(s0, 'Step 1:   75  −  25 = 50.  Remaining: 50, 2, 8.')).toBe(combine(0, 1, 1));
     expect(stepToAction(s0, '## Step 1: 25 × 75 = 1875. Remaining: 1875, 2, 8.')).toBe(combine(0, 1, 2));
     expect(stepToAction(s0, '8 ÷ 2 = 4')).toBe(combine(3, 2, 3));
+    expect(stepToAction(s0, 'Step 1:\u200375\t-\u00a025 = 50.\nRemaining: 50, 2, 8.')).toBe(combine(0, 1, 1));
     expect(stepToAction(s0, '**Step 1:** 75 – 25 = 50, remaining numbers: 50, 2, 8')).toBe(combine(0, 1, 1));
     expect(stepToAction(s0, 'Step 1: 75 - 25 = 50. Remaining numbers are 50, 2, 8.')).toBe(combine(0, 1, 1));
     expect(stepToAction(s0, 'Step 1: 8 + 2 = 10. Remaining: 75, 10, 25.')).toBe(combine(2, 3, 0)); // any order
