@@ -53,6 +53,11 @@ export interface Policy {
   rollout(states: readonly SearchState[], n: number, options: SampleOptions): Promise<Rollout[][]>;
   /** Cumulative usage since creation. */
   usage(): PolicyUsage;
+  /**
+   * Usage attributed to one problem since the last take, then forgotten. Backends that see per-call
+   * usage (LLM servers) implement it so each tree records its own token counts.
+   */
+  takeUsage?(problemId: string): PolicyUsage;
   close?(): Promise<void>;
 }
 

@@ -45,9 +45,9 @@ export async function searchTree(problem: Problem, config: SearchConfig, deps: S
   const nodes: MutableNode[] = [];
   // Child ids per node, ascending: what selection walks.
   const children: number[][] = [];
-  // Prompt/completion tokens stay 0: the Policy interface reports usage only cumulatively per
-  // backend, which cannot be attributed to one search when several run at once. An LLM backend
-  // that returns per-call usage (the OpenAI `usage` field) will add it here per call.
+  // Prompt/completion tokens come from `policy.takeUsage` (backends that attribute usage per
+  // problem); others leave them 0. Taking once here drops what an earlier failed attempt left.
+  policy.takeUsage?.(problem.id);
   const stats: MutableStats = {
     iterations: 0,
     step_samples: 0,
@@ -192,6 +192,11 @@ export async function searchTree(problem: Problem, config: SearchConfig, deps: S
     }
   }
 
+  const usage = policy.takeUsage?.(problem.id);
+  if (usage !== undefined) {
+    stats.prompt_tokens = usage.promptTokens;
+    stats.completion_tokens = usage.completionTokens;
+  }
   const finished = deps.clock();
   stats.duration_ms = Math.max(0, finished - started);
   metrics.increment('mcts.trees');

@@ -1,0 +1,62 @@
+import { Command } from 'commander';
+import { createOnnxCountdownPolicy } from '../../policies/onnxPolicy.js';
+import { startPolicyServer } from '../../server/policyServer.js';
+import { intFlag } from '../runConfig.js';
+import { stderrLogger } from '../util.js';
+
+interface ServePolicyFlags {
+  readonly port: number;
+  readonly host: string;
+  readonly latencyMs: number;
+  readonly maxConcurrency: number;
+  readonly modelName: string;
+  readonly model?: string;
+  readonly errorEvery: number;
+  readonly slowEvery: number;
+  readonly slowMs: number;
+  readonly truncateEvery: number;
+}
+
+/**
+ * `astro-stream serve-policy`: the built-in ONNX Countdown policy behind an OpenAI-compatible
+ * server, with emulated latency, a concurrency cap and injectable failures. Prints one JSON line
+ * `{"baseUrl": ..., "port": ...}` on stdout once listening; stops cleanly on SIGINT/SIGTERM.
+ */
+export function createServePolicyCommand(): Command {
+  return new Command('serve-policy')
+    .description('Serve the built-in Countdown policy over the OpenAI-compatible protocol (/v1/models, /v1/completions, GET /stats)')
+    .option('--port <p>', 'port to listen on; 0 picks a free one (default 8000)', intFlag('--port'), 8000)
+    .option('--host <h>', 'interface to bind (default 127.0.0.1)', '127.0.0.1')
+    .option('--latency-ms <ms>', 'emulated generation time per request (default 0)', intFlag('--latency-ms'), 0)
+    .option('--max-concurrency <c>', 'requests generating at once; the rest queue (default 64)', intFlag('--max-concurrency'), 64)
+    .option('--model-name <id>', 'model id reported by /v1/models (default countdown-mlp)', 'countdown-mlp')
+    .option('--model <file>', 'ONNX model file (default: the shipped initial Countdown network)')
+    .option('--error-every <n>', 'failure mode: every Nth completions request answers HTTP 500 (default 0 = never)', intFlag('--error-every'), 0)
+    .option('--slow-every <n>', 'failure mode: every Nth request is slowed by --slow-ms (default 0 = never)', intFlag('--slow-every'), 0)
+    .option('--slow-ms <ms>', 'extra delay of slowed requests (default 5000)', intFlag('--slow-ms'), 5000)
+    .option('--truncate-every <n>', 'failure mode: every Nth request sends half its body and drops the connection (default 0 = never)', intFlag('--truncate-every'), 0)
+    .action(async (flags: ServePolicyFlags) => {
+      const logger = stderrLogger('serve-policy');
+      const policy = await createOnnxCountdownPolicy(flags.model === undefined ? {} : { modelPath: flags.model });
+      const server = await startPolicyServer(
+        {
+          host: flags.host,
+          port: flags.port,
+          model: flags.modelName,
+          latencyMs: flags.latencyMs,
+          maxConcurrency: flags.maxConcurrency,
+          failures: { errorEvery: flags.errorEvery, slowEvery: flags.slowEvery, slowMs: flags.slowMs, truncateEvery: flags.truncateEvery },
+        },
+        { policy, clock: Date.now, logger },
+      );
+      process.stdout.write(`${JSON.stringify({ baseUrl: server.baseUrl, port: server.port, model: flags.modelName, policy: policy.version })}\n`);
+      logger.info(`listening on ${server.baseUrl}`, { latencyMs: flags.latencyMs, maxConcurrency: flags.maxConcurrency });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+      await policy.close?.();
+      logger.info('stopped', { ...server.stats() });
+    });
+}

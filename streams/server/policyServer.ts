@@ -1,0 +1,235 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { AppError } from '../../operators/common/errors.js';
+import type { Logger } from '../../operators/common/metrics.js';
+import type { Policy } from '../../operators/mcts/policy.js';
+import { createInFlightLimiter } from '../policies/openai/inFlightLimiter.js';
+import { completeWithPolicy } from './completionEngine.js';
+
+/** Injected failures, for testing clients: every Nth completions request misbehaves (0 = never). */
+export interface FailureModes {
+  /** Every Nth request answers HTTP 500. */
+  readonly errorEvery: number;
+  /** Every Nth request waits `slowMs` more before answering. */
+  readonly slowEvery: number;
+  readonly slowMs: number;
+  /** Every Nth request sends half its body and closes the connection. */
+  readonly truncateEvery: number;
+}
+
+export const NO_FAILURES: FailureModes = { errorEvery: 0, slowEvery: 0, slowMs: 0, truncateEvery: 0 };
+
+/** What `serve-policy` serves and how it throttles. */
+export interface PolicyServerConfig {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Model id reported by `/v1/models` and in responses. */
+  readonly model: string;
+  /** Emulated generation time per request (ms), spent while holding a concurrency slot. */
+  readonly latencyMs: number;
+  /** Requests generating at once; the rest wait in a FIFO queue. */
+  readonly maxConcurrency: number;
+  readonly failures: FailureModes;
+}
+
+export interface PolicyServerDeps {
+  /** The policy that answers (the built-in ONNX Countdown policy for `serve-policy`). */
+  readonly policy: Policy;
+  /** Epoch ms, for queue-time accounting. */
+  readonly clock: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly logger?: Logger;
+}
+
+/** `GET /stats`. */
+export interface PolicyServerStats {
+  /** Completions requests received. */
+  readonly requests: number;
+  /** Completions requests answered with 200. */
+  readonly served: number;
+  readonly errors: number;
+  readonly injected: { readonly errors: number; readonly slow: number; readonly truncated: number };
+  readonly in_flight: number;
+  readonly queued: number;
+  readonly peak_concurrency: number;
+  readonly queue_ms_total: number;
+  readonly queue_ms_max: number;
+  readonly queue_ms_mean: number;
+  readonly choices: number;
+}
+
+export interface RunningPolicyServer {
+  readonly port: number;
+  /** `http://host:port/v1`, what a client's `--base-url` takes. */
+  readonly baseUrl: string;
+  stats(): PolicyServerStats;
+  close(): Promise<void>;
+}
+
+const CompletionBody = z.object({
+  model: z.string().optional(),
+  prompt: z.string(),
+  n: z.number().int().min(1).max(1024).default(1),
+  max_tokens: z.number().int().positive().optional(),
+  temperature: z.number().min(0).optional(),
+  top_p: z.number().gt(0).max(1).optional(),
+  seed: z.number().int().optional(),
+  stop: z.union([z.string(), z.array(z.string())]).optional(),
+  logprobs: z.number().int().min(0).nullable().optional(),
+});
+
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * An OpenAI-compatible server (`/v1/models`, `/v1/completions`, `GET /stats`) on node:http, backed
+ * by a {@link Policy}. Each completions request waits for one of `maxConcurrency` slots, then holds
+ * it for `latencyMs` plus the real compute: the server's limit is `maxConcurrency / latencyMs`
+ * requests per ms, like a model server with a fixed batch size. Failure modes misbehave on every
+ * Nth request (counted in arrival order) so client retries can be tested deterministically.
+ */
+export async function startPolicyServer(config: PolicyServerConfig, deps: PolicyServerDeps): Promise<RunningPolicyServer> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const limiter = createInFlightLimiter(config.maxConcurrency);
+  let requests = 0;
+  let served = 0;
+  let errors = 0;
+  let choices = 0;
+  let queueTotal = 0;
+  let queueMax = 0;
+  let queueCount = 0;
+  const injected = { errors: 0, slow: 0, truncated: 0 };
+  const every = (n: number, r: number): boolean => n > 0 && r % n === 0;
+
+  const stats = (): PolicyServerStats => ({
+    requests,
+    served,
+    errors,
+    injected: { ...injected },
+    in_flight: limiter.inFlight(),
+    queued: limiter.queued(),
+    peak_concurrency: limiter.peak(),
+    queue_ms_total: queueTotal,
+    queue_ms_max: queueMax,
+    queue_ms_mean: queueCount === 0 ? 0 : queueTotal / queueCount,
+    choices,
+  });
+
+  const send = (res: ServerResponse, status: number, body: unknown): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const sendError = (res: ServerResponse, status: number, message: string, type: string): void => {
+    if (status >= 400) errors += 1;
+    send(res, status, { error: { message, type, code: status } });
+  };
+
+  const completions = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    requests += 1;
+    const r = requests;
+    const arrived = deps.clock();
+    const raw = await readBody(req);
+    const parsed = CompletionBody.safeParse(raw);
+    if (!parsed.success) {
+      sendError(res, 400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 'invalid_request_error');
+      return;
+    }
+    const body = parsed.data;
+    await limiter.run(async () => {
+      const waited = deps.clock() - arrived;
+      queueTotal += waited;
+      queueCount += 1;
+      queueMax = Math.max(queueMax, waited);
+      const slow = every(config.failures.slowEvery, r);
+      if (slow) injected.slow += 1;
+      await sleep(config.latencyMs + (slow ? config.failures.slowMs : 0));
+      if (every(config.failures.errorEvery, r)) {
+        injected.errors += 1;
+        sendError(res, 500, `injected failure on request ${r}`, 'server_error');
+        return;
+      }
+      let result;
+      try {
+        result = await completeWithPolicy(deps.policy, { ...body, stop: typeof body.stop === 'string' ? [body.stop] : body.stop }, r);
+      } catch (error) {
+        if (error instanceof AppError && !error.retriable) sendError(res, 400, error.message, 'invalid_request_error');
+        else sendError(res, 500, error instanceof Error ? error.message : String(error), 'server_error');
+        return;
+      }
+      const payload = JSON.stringify({ id: `cmpl-${r}`, object: 'text_completion', created: Math.floor(deps.clock() / 1000), model: config.model, ...result });
+      if (every(config.failures.truncateEvery, r)) {
+        injected.truncated += 1;
+        // Promise the whole body, send half, then drop the connection: what a crashed proxy does.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+        res.write(payload.slice(0, Math.floor(payload.length / 2)));
+        await sleep(5);
+        res.destroy();
+        return;
+      }
+      served += 1;
+      choices += result.choices.length;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+      res.end(payload);
+    });
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/v1/models') {
+      send(res, 200, { object: 'list', data: [{ id: config.model, object: 'model', created: 0, owned_by: 'astro-stream' }] });
+    } else if (req.method === 'POST' && path === '/v1/completions') {
+      await completions(req, res);
+    } else if (req.method === 'GET' && path === '/stats') {
+      send(res, 200, stats());
+    } else if (req.method === 'GET' && path === '/health') {
+      send(res, 200, { ok: true });
+    } else {
+      sendError(res, 404, `no route ${req.method ?? ''} ${path ?? ''}`, 'not_found');
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      deps.logger?.error('serve-policy: request failed', { error: String(error) });
+      if (!res.headersSent) sendError(res, error instanceof BodyError ? 400 : 500, error instanceof Error ? error.message : String(error), 'server_error');
+      else res.destroy();
+    });
+  });
+  // Clients keep connections alive between requests; without this Node would close idle ones after 5 s mid-run.
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    baseUrl: `http://${config.host}:${port}/v1`,
+    stats,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+class BodyError extends Error {}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > MAX_BODY_BYTES) throw new BodyError(`request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(b);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new BodyError('request body is not JSON');
+  }
+}
