@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { AppError } from '../../operators/common/errors.js';
 import { createRunCommand } from './commands/run.js';
+import { createServePolicyCommand } from './commands/servePolicy.js';
 import { ASTRO_STREAM_VERSION } from './util.js';
 
 /**
@@ -14,6 +15,7 @@ export function createProgram(): Command {
     .version(ASTRO_STREAM_VERSION)
     .showHelpAfterError();
   program.addCommand(createRunCommand());
+  program.addCommand(createServePolicyCommand());
   return program;
 }
 
