@@ -1,0 +1,483 @@
+import kafkajs from 'kafkajs';
+import type { Admin, Consumer as KConsumer, EachBatchPayload, IHeaders, Kafka as KafkaClient, LogEntry, Producer as KProducer } from 'kafkajs';
+import { Observable, ReplaySubject } from 'rxjs';
+import type { Subscriber } from 'rxjs';
+import { AppError } from '../../../operators/common/errors.js';
+import { partitionForKey } from '../murmur2.js';
+import type { Logger } from '../../../operators/common/metrics.js';
+import type {
+  Assignment,
+  ConsumedRecord,
+  Consumer,
+  ConsumerOptions,
+  OutgoingRecord,
+  Producer,
+  TopicPartitionOffset,
+  TopicSpec,
+  Transport,
+} from '../transport.js';
+
+const { Kafka, logLevel: LogLevel, Partitioners } = kafkajs;
+
+/** kafkajs log levels by name; `warn` is the default (retriable noise is demoted, see logCreator). */
+export type KafkaLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+
+/** Options of {@link createKafkaTransport}. */
+export interface KafkaTransportConfig {
+  /** Bootstrap brokers, `host:port` (use 127.0.0.1 for the local broker, it binds IPv4 only). */
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  readonly logLevel?: KafkaLogLevel;
+  /** Where kafkajs logs go; default JSON lines on stderr. */
+  readonly logger?: Logger;
+  /** Consumer group session timeout (ms): how long a dead member keeps its partitions. Default 10000. */
+  readonly sessionTimeoutMs?: number;
+  /** Consumer heartbeat interval (ms). Default 1000. */
+  readonly heartbeatIntervalMs?: number;
+  /** How long a consumer waits for its first group join before failing (ms). Default 60000. */
+  readonly joinTimeoutMs?: number;
+}
+
+const LEVEL_NAMES: Readonly<Record<number, string>> = { 1: 'ERROR', 2: 'WARN', 4: 'INFO', 5: 'DEBUG' };
+
+const LEVELS: Record<KafkaLogLevel, number> = {
+  nothing: LogLevel.NOTHING,
+  error: LogLevel.ERROR,
+  warn: LogLevel.WARN,
+  info: LogLevel.INFO,
+  debug: LogLevel.DEBUG,
+};
+
+// STYLE.md backoff: 300 ms initial, x2, +-20%, capped at 30 s.
+const RETRY = { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 30_000, retries: 8 };
+
+// The coordinator may move or the group rebalance between a batch and its commit: the records stay
+// uncommitted and are redelivered, which is what the at-least-once contract allows.
+const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
+/** Wraps a kafkajs failure as a transport AppError, keeping kafkajs' own `retriable` verdict. */
+export function toTransportError(error: unknown, what: string): AppError {
+  if (error instanceof AppError) return error;
+  const retriable = typeof error === 'object' && error !== null && (error as { retriable?: unknown }).retriable === true;
+  const message = error instanceof Error ? error.message : String(error);
+  return new AppError('transport', `${what}: ${message}`, { retriable, cause: error });
+}
+
+/**
+ * The Kafka transport (kafkajs 2.2.4): idempotent producers with acks=all, consumer groups with
+ * manual commits, topic admin. One admin client is shared and opened lazily.
+ *
+ * @example
+ * const t = createKafkaTransport({ brokers: ['127.0.0.1:9092'] });
+ * await t.createTopics([{ name: 'astro.problems.v1', partitions: 4, retentionMs: -1 }]);
+ */
+export function createKafkaTransport(config: KafkaTransportConfig): Transport {
+  const kafka = new Kafka({
+    brokers: [...config.brokers],
+    clientId: config.clientId ?? 'astro-stream',
+    logLevel: LEVELS[config.logLevel ?? 'warn'],
+    logCreator: createLogCreator(config.logger),
+    retry: RETRY,
+  });
+  const open = new Set<{ close(): Promise<void> }>();
+  let adminPromise: Promise<Admin> | null = null;
+  const admin = (): Promise<Admin> => {
+    adminPromise ??= (async () => {
+      const a = kafka.admin({ retry: RETRY });
+      await a.connect();
+      return a;
+    })().catch((error: unknown) => {
+      adminPromise = null;
+      throw toTransportError(error, 'admin connect');
+    });
+    return adminPromise;
+  };
+  // kafkajs retries UNKNOWN_TOPIC_OR_PARTITION for minutes (a topic may be being created); a topic
+  // the pipeline never created is a configuration error, so ask once and fail fast.
+  const existing = new Set<string>();
+  const requireTopic = async (topic: string): Promise<void> => {
+    if (existing.has(topic)) return;
+    const a = await admin();
+    let topics: string[];
+    try {
+      topics = await a.listTopics();
+    } catch (error) {
+      throw toTransportError(error, 'listTopics');
+    }
+    for (const t of topics) existing.add(t);
+    if (!existing.has(topic)) throw new AppError('transport', `topic ${topic} does not exist (create it first)`, { retriable: false });
+  };
+  // Partition counts, cached: the pipeline never repartitions a live topic.
+  const partitionCounts = new Map<string, number>();
+  const partitionsOf = async (topic: string): Promise<number> => {
+    const known = partitionCounts.get(topic);
+    if (known !== undefined) return known;
+    await requireTopic(topic);
+    const a = await admin();
+    try {
+      const meta = await a.fetchTopicMetadata({ topics: [topic] });
+      const count = meta.topics[0]?.partitions.length ?? 0;
+      if (count === 0) throw new AppError('transport', `topic ${topic} has no partitions yet`, { retriable: true });
+      partitionCounts.set(topic, count);
+      return count;
+    } catch (error) {
+      throw toTransportError(error, `metadata of ${topic}`);
+    }
+  };
+  const track = <T extends { close(): Promise<void> }>(x: T): T => {
+    open.add(x);
+    return x;
+  };
+
+  return {
+    name: 'kafka',
+    async createTopics(specs) {
+      if (specs.length === 0) return;
+      const a = await admin();
+      try {
+        await a.createTopics({ topics: specs.map(toTopicConfig), waitForLeaders: true });
+      } catch (error) {
+        // kafkajs reports "already exists" per topic inside a batch error; existing topics are fine.
+        const errors = (error as { errors?: { type?: string }[] }).errors;
+        if (!(Array.isArray(errors) && errors.length > 0 && errors.every((e) => e.type === 'TOPIC_ALREADY_EXISTS'))) {
+          throw toTransportError(error, 'createTopics');
+        }
+      }
+    },
+    async listTopics() {
+      const a = await admin();
+      try {
+        // Internal topics (__consumer_offsets, ...) are the broker's, not the pipeline's.
+        return (await a.listTopics()).filter((t) => !t.startsWith('__')).sort();
+      } catch (error) {
+        throw toTransportError(error, 'listTopics');
+      }
+    },
+    async producer() {
+      const p = kafka.producer({
+        idempotent: true,
+        // kafkajs keeps per-partition order with idempotence only with one request in flight.
+        maxInFlightRequests: 1,
+        // Finite retries: a broker gone for minutes must surface as an error (the stage exits
+        // non-zero and is restarted) instead of hanging; ids make the redo idempotent downstream.
+        retry: RETRY,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+      });
+      try {
+        await p.connect();
+      } catch (error) {
+        throw toTransportError(error, 'producer connect');
+      }
+      const producer = track(kafkaProducer(p, partitionsOf, () => open.delete(producer)));
+      return producer;
+    },
+    async consumer(options) {
+      if (!(options.topics instanceof RegExp)) for (const t of options.topics) await requireTopic(t);
+      const c = await startConsumer(kafka, admin, config, options, () => open.delete(c));
+      return track(c);
+    },
+    async committedOffsets(groupId, topic) {
+      const a = await admin();
+      try {
+        const [entry] = await a.fetchOffsets({ groupId, topics: [topic] });
+        const out = new Map<number, number>();
+        for (const p of entry?.partitions ?? []) if (Number(p.offset) >= 0) out.set(p.partition, Number(p.offset));
+        return out;
+      } catch (error) {
+        throw toTransportError(error, 'committedOffsets');
+      }
+    },
+    async endOffsets(topic) {
+      await requireTopic(topic);
+      const a = await admin();
+      try {
+        return new Map((await a.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+      } catch (error) {
+        throw toTransportError(error, 'endOffsets');
+      }
+    },
+    async close() {
+      await Promise.allSettled([...open].map((x) => x.close()));
+      if (adminPromise !== null) {
+        const a = await adminPromise.catch(() => null);
+        adminPromise = null;
+        await a?.disconnect().catch(() => undefined);
+      }
+    },
+  };
+}
+
+function toTopicConfig(spec: TopicSpec): { topic: string; numPartitions: number; replicationFactor?: number; configEntries: { name: string; value: string }[] } {
+  const configEntries = [
+    { name: 'retention.ms', value: String(spec.retentionMs) },
+    { name: 'cleanup.policy', value: spec.compacted === true ? 'compact' : 'delete' },
+  ];
+  const rf = spec.replicationFactor;
+  // With RF >= 3, acks=all only means something if at least 2 replicas must have the record.
+  if (rf !== undefined && rf >= 3) configEntries.push({ name: 'min.insync.replicas', value: '2' });
+  return { topic: spec.name, numPartitions: spec.partitions, ...(rf === undefined ? {} : { replicationFactor: rf }), configEntries };
+}
+
+/**
+ * Sends each partition's records in its own kafkajs request. kafkajs 2.2.4 loses records when a
+ * multi-partition send is retried after a leader moves onto a broker that already answered that
+ * send: its retry skips brokers with a response (sendMessages.js, `responsePerBroker`), so the
+ * moved partition's records are never resent, yet the send resolves. Found by the 3-node test
+ * (SIGKILL of a leader); one partition per request leaves one broker per retry and nothing to skip.
+ */
+function kafkaProducer(p: KProducer, partitionsOf: (topic: string) => Promise<number>, onClose: () => void): Producer {
+  let closed = false;
+  // Null-key records are spread round-robin, as Kafka's default partitioner does for a batch.
+  let nextNullKeyPartition = 0;
+  return {
+    async send(topic, records) {
+      if (closed) throw new AppError('transport', 'producer is closed');
+      if (records.length === 0) return;
+      const partitions = await partitionsOf(topic);
+      const byPartition = new Map<number, OutgoingRecord[]>();
+      for (const r of records) {
+        const partition = r.partition ?? (r.key === null ? nextNullKeyPartition++ % partitions : partitionForKey(r.key, partitions));
+        const group = byPartition.get(partition);
+        if (group === undefined) byPartition.set(partition, [r]);
+        else group.push(r);
+      }
+      try {
+        await Promise.all(
+          [...byPartition].map(([partition, group]) => p.send({ topic, acks: -1, messages: group.map((r) => ({ ...toMessage(r), partition })) })),
+        );
+      } catch (error) {
+        throw toTransportError(error, `send to ${topic}`);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      onClose();
+      await p.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+function toMessage(r: OutgoingRecord): { key: string | null; value: Buffer; headers?: IHeaders; partition?: number; timestamp?: string } {
+  return {
+    key: r.key,
+    // A view, not a copy: kafkajs only reads the bytes while encoding the request.
+    value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
+    ...(r.headers === undefined ? {} : { headers: { ...r.headers } }),
+    ...(r.partition === undefined ? {} : { partition: r.partition }),
+    ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) }),
+  };
+}
+
+async function startConsumer(
+  kafka: KafkaClient,
+  admin: () => Promise<Admin>,
+  config: KafkaTransportConfig,
+  options: ConsumerOptions,
+  onClose: () => void,
+): Promise<Consumer> {
+  const fromBeginning = options.fromBeginning ?? true;
+  const subscription = options.topics instanceof RegExp ? [options.topics] : [...options.topics];
+  // Start offsets by timestamp, resolved before joining so the seek can happen synchronously in
+  // the GROUP_JOIN handler, before the first fetch of the partition.
+  const timestampStarts = options.fromTimestamp === undefined ? null : await offsetsAtTimestamp(await admin(), options, options.fromTimestamp);
+  const seeked = new Set<string>();
+
+  const c = kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: config.sessionTimeoutMs ?? 10_000,
+    heartbeatInterval: config.heartbeatIntervalMs ?? 1_000,
+    // An idle fetch blocks the consumer loop (pause, commit, leave) for up to this long.
+    maxWaitTimeInMs: 500,
+    allowAutoTopicCreation: false,
+    retry: RETRY,
+  });
+
+  const subscribers = new Set<Subscriber<ConsumedRecord>>();
+  // Records fetched before anyone subscribes are kept, not dropped: they were already resolved.
+  let early: ConsumedRecord[] | null = [];
+  const assignments = new ReplaySubject<Assignment>(1);
+  let assigned: { topic: string; partition: number }[] = [];
+  let paused = false;
+  let closed = false;
+  let joined: (() => void) | null = null;
+  let failed: ((e: unknown) => void) | null = null;
+
+  const emit = (r: ConsumedRecord): void => {
+    if (subscribers.size === 0) early?.push(r);
+    else for (const s of subscribers) s.next(r);
+  };
+  const fail = (error: AppError): void => {
+    for (const s of subscribers) s.error(error);
+    subscribers.clear();
+    assignments.error(error);
+    failed?.(error);
+  };
+  const assignedTopics = (): { topic: string }[] => [...new Set(assigned.map((a) => a.topic))].map((topic) => ({ topic }));
+
+  c.on(c.events.GROUP_JOIN, (event) => {
+    const ma = event.payload.memberAssignment;
+    assigned = Object.entries(ma).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+    for (const { topic, partition } of assigned) {
+      const key = `${topic}:${partition}`;
+      const start = timestampStarts?.get(key);
+      // Only on first ownership: later rebalances resume from what this run committed.
+      if (start === undefined || seeked.has(key)) continue;
+      seeked.add(key);
+      c.seek({ topic, partition, offset: start });
+    }
+    // A pause outlives rebalances: newly assigned topics start paused too.
+    if (paused && assigned.length > 0) c.pause(assignedTopics());
+    assignments.next({ partitions: assigned });
+    joined?.();
+  });
+  c.on(c.events.CRASH, (event) => {
+    if (!event.payload.restart && !closed) fail(toTransportError(event.payload.error, `consumer ${options.groupId} crashed`));
+  });
+
+  try {
+    await c.connect();
+    await c.subscribe({ topics: subscription, fromBeginning });
+  } catch (error) {
+    await c.disconnect().catch(() => undefined);
+    throw toTransportError(error, `subscribe ${String(options.topics)}`);
+  }
+
+  const firstJoin = new Promise<void>((ok, ko) => {
+    joined = ok;
+    failed = ko;
+  });
+  await c.run({
+    autoCommit: false,
+    // Unresolved offsets are refetched: a batch cut short by pause() loses nothing.
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 1,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+      for (const m of batch.messages) {
+        if (paused || closed || !isRunning() || isStale()) break;
+        emit({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: Number(m.offset),
+          key: m.key === null ? null : m.key.toString('utf8'),
+          value: m.value === null ? new Uint8Array(0) : new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength),
+          headers: decodeHeaders(m.headers),
+          timestamp: Number(m.timestamp),
+        });
+        resolveOffset(m.offset);
+      }
+      await heartbeat();
+    },
+  });
+
+  const joinTimeoutMs = config.joinTimeoutMs ?? 60_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      firstJoin,
+      new Promise<never>((_, ko) => {
+        timer = setTimeout(() => ko(new AppError('timeout', `consumer ${options.groupId} did not join within ${joinTimeoutMs} ms`, { retriable: true })), joinTimeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    closed = true;
+    await c.disconnect().catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const records = new Observable<ConsumedRecord>((subscriber) => {
+    if (closed) {
+      subscriber.complete();
+      return undefined;
+    }
+    const backlog = early ?? [];
+    early = null;
+    for (const r of backlog) subscriber.next(r);
+    subscribers.add(subscriber);
+    return () => subscribers.delete(subscriber);
+  });
+
+  return {
+    records,
+    assignments: assignments.asObservable(),
+    async commit(offsets: readonly TopicPartitionOffset[]) {
+      const owned = offsets.filter((o) => assigned.some((a) => a.topic === o.topic && a.partition === o.partition));
+      if (owned.length === 0 || closed) return;
+      try {
+        await c.commitOffsets(owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+      } catch (error) {
+        if (REBALANCE_ERRORS.has((error as { type?: string }).type ?? '')) return;
+        throw toTransportError(error, `commit ${options.groupId}`);
+      }
+    },
+    pause() {
+      paused = true;
+      if (assigned.length > 0) c.pause(assignedTopics());
+    },
+    resume() {
+      paused = false;
+      if (assigned.length > 0) c.resume(assignedTopics());
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      onClose();
+      // disconnect() stops the loop and sends LeaveGroup, so the others rebalance at once.
+      await c.disconnect().catch(() => undefined);
+      for (const s of subscribers) s.complete();
+      subscribers.clear();
+      assignments.complete();
+    },
+  };
+}
+
+/**
+ * The first offset at or after `timestamp` for every partition of the subscribed topics (the end
+ * offset where no record is that recent), keyed `topic:partition`.
+ */
+async function offsetsAtTimestamp(a: Admin, options: ConsumerOptions, timestamp: number): Promise<Map<string, string>> {
+  try {
+    const pattern = options.topics instanceof RegExp ? options.topics : null;
+    const topics = pattern === null ? [...(options.topics as readonly string[])] : (await a.listTopics()).filter((t) => pattern.test(t));
+    const out = new Map<string, string>();
+    for (const topic of topics) {
+      for (const o of await a.fetchTopicOffsetsByTimestamp(topic, timestamp)) out.set(`${topic}:${o.partition}`, o.offset);
+    }
+    return out;
+  } catch (error) {
+    throw toTransportError(error, `fromTimestamp for group ${options.groupId}`);
+  }
+}
+
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) out[k] = first.toString();
+  }
+  return out;
+}
+
+/**
+ * kafkajs logs as JSON lines on stderr (or into `logger`). Connection-level "Response ... error"
+ * lines are dropped: the failing call retries and, if it gives up, rejects with the error, so they
+ * are only noise (e.g. "coordinator is loading" on every fresh broker).
+ */
+function createLogCreator(logger: Logger | undefined): (level: number) => (entry: LogEntry) => void {
+  return () => ({ namespace, level, log }) => {
+    const { message, ...fields } = log;
+    if (namespace === 'Connection' && level === LogLevel.ERROR) return;
+    if (typeof message === 'string' && message.includes('Limiting retries for the idempotent producer')) return;
+    const text = `kafkajs ${namespace}: ${String(message)}`;
+    if (logger !== undefined) {
+      if (level <= LogLevel.ERROR) logger.error(text, fields);
+      else if (level === LogLevel.WARN) logger.warn(text, fields);
+      else logger.info(text, fields);
+      return;
+    }
+    process.stderr.write(`${JSON.stringify({ level: LEVEL_NAMES[level] ?? level, message: text, ...fields })}\n`);
+  };
+}

@@ -1,0 +1,130 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { createKafkaCommand } from '../../streams/cli/commands/kafka.js';
+import { ensureKafkaJars, findRepoRoot, processRssBytes, startLocalKafka, stopLocalKafka } from '../../streams/transport/kafka/localCluster.js';
+
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'astro-kafka-deploy-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(async () => {
+  for (const d of dirs) {
+    await stopLocalKafka(d);
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+};
+
+async function topics(bootstrap: string): Promise<string[]> {
+  const admin = new kafkajs.Kafka({ brokers: bootstrap.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return await admin.listTopics();
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('local Kafka cluster management', () => {
+  it('finds the repo root and does not rerun Maven when the jars are there', async () => {
+    const root = findRepoRoot();
+    expect(existsSync(join(root, 'deploy', 'kafka', 'pom.xml'))).toBe(true);
+    await ensureKafkaJars(root);
+    const t0 = performance.now();
+    const libs = await ensureKafkaJars(root);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(libs).toBe(join(root, '.kafka', 'libs'));
+  });
+
+  it('starts a broker, replaces a stale one left in the same dir, keeps its data, stops by pid file', async () => {
+    const dir = tempDir();
+    const first = await startLocalKafka({ nodes: 1, dir, heapMb: 384 });
+    const node = first.nodes[0]!;
+    const rss = processRssBytes(node.pid);
+    process.stderr.write(
+      `[kafka 1-node] format ${Math.round(first.timings.formatMs)} ms, start ${Math.round(first.timings.startMs)} ms, RSS ${Math.round((rss ?? 0) / 2 ** 20)} MiB\n`,
+    );
+    expect(rss).toBeGreaterThan(50 * 2 ** 20);
+    expect(Number(readFileSync(join(dir, 'node-1', 'kafka.pid'), 'utf8'))).toBe(node.pid);
+    expect(readFileSync(join(dir, 'node-1', 'kafka.log'), 'utf8')).toContain('Kafka Server started');
+    const admin = new kafkajs.Kafka({ brokers: [first.bootstrap], logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'survives-restart', numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+
+    // A new run in the same dir while the old JVM still runs (its owner "crashed").
+    const second = await startLocalKafka({ nodes: 1, dir, heapMb: 384 });
+    expect(alive(node.pid)).toBe(false);
+    expect(second.nodes[0]!.pid).not.toBe(node.pid);
+    expect(second.bootstrap).toBe(first.bootstrap);
+    expect(second.clusterId).toBe(first.clusterId);
+    expect(await topics(second.bootstrap)).toContain('survives-restart');
+
+    const pid = second.nodes[0]!.pid;
+    await stopLocalKafka(dir);
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(join(dir, 'node-1', 'kafka.pid'))).toBe(false);
+    await stopLocalKafka(dir); // nothing left to stop: a no-op
+  }, 120_000);
+
+  it('fails fast with the broker log when the port is taken, leaving no JVM behind', async () => {
+    const dir = tempDir();
+    const blocker = createServer();
+    await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', () => ok()));
+    const addr = blocker.address();
+    const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+    try {
+      const t0 = performance.now();
+      const err = await startLocalKafka({ nodes: 1, dir, basePort: port, heapMb: 256, readyTimeoutMs: 60_000 }).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(String((err as Error).message)).toMatch(/exited during startup[\s\S]*(Address already in use|bind)/i);
+      expect(performance.now() - t0).toBeLessThan(45_000);
+      expect(existsSync(join(dir, 'node-1', 'kafka.pid'))).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  }, 90_000);
+
+  it('`kafka up` prints the bootstrap address and leaves the broker running; `kafka down` stops it', async () => {
+    const dir = tempDir();
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await createKafkaCommand().parseAsync(['up', '--dir', dir, '--heap-mb', '384'], { from: 'user' });
+    } finally {
+      spy.mockRestore();
+      err.mockRestore();
+    }
+    const bootstrap = out.join('').trim();
+    expect(bootstrap).toMatch(/^127\.0\.0\.1:\d+$/);
+    const pid = Number(readFileSync(join(dir, 'node-1', 'kafka.pid'), 'utf8'));
+    expect(alive(pid)).toBe(true);
+    expect(Array.isArray(await topics(bootstrap))).toBe(true);
+
+    const err2 = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await createKafkaCommand().parseAsync(['down', '--dir', dir], { from: 'user' });
+    } finally {
+      err2.mockRestore();
+    }
+    expect(alive(pid)).toBe(false);
+  }, 120_000);
+});

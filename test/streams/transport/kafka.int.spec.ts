@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../../operators/common/errors.js';
+import { createKafkaTransport } from '../../../streams/transport/kafka/kafkaTransport.js';
+import type { ConsumedRecord, Transport } from '../../../streams/transport/index.js';
+import { startTestKafka } from '../../helpers/kafka.js';
+import type { TestKafka } from '../../helpers/kafka.js';
+import { waitFor } from '../../helpers/waitFor.js';
+import { describeTransportContract } from './contract.js';
+
+let kafka: TestKafka;
+beforeAll(async () => {
+  kafka = await startTestKafka({ nodes: 1 });
+});
+afterAll(async () => {
+  await kafka?.stop();
+});
+
+const make = async (): Promise<Transport> => createKafkaTransport({ brokers: kafka.brokers, logLevel: 'error' });
+
+describeTransportContract('kafka (real broker)', make, { timeoutMs: 60_000, quietMs: 1_500 });
+
+describe('kafka transport specifics', () => {
+  const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+  it('creates topics with retention and cleanup policy as topic configs', async () => {
+    const t = await make();
+    const forever = `cfg-forever-${randomUUID()}`;
+    const compacted = `cfg-compact-${randomUUID()}`;
+    try {
+      await t.createTopics([
+        { name: forever, partitions: 2, retentionMs: -1 },
+        { name: compacted, partitions: 1, retentionMs: 3_600_000, compacted: true },
+      ]);
+      const admin = new kafkajs.Kafka({ brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+      await admin.connect();
+      const res = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [forever, compacted].map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms', 'cleanup.policy'] })),
+      });
+      await admin.disconnect();
+      const cfg = (name: string): Record<string, string> =>
+        Object.fromEntries(res.resources.find((r) => r.resourceName === name)!.configEntries.map((e) => [e.configName, e.configValue]));
+      expect(cfg(forever)).toEqual({ 'retention.ms': '-1', 'cleanup.policy': 'delete' });
+      expect(cfg(compacted)).toEqual({ 'retention.ms': '3600000', 'cleanup.policy': 'compact' });
+      expect((await t.endOffsets(forever)).size).toBe(2);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('wraps broker failures as transport AppErrors and does not auto-create topics', async () => {
+    const t = await make();
+    const producer = await t.producer();
+    const missing = `missing-${randomUUID()}`;
+    try {
+      const err = await producer.send(missing, [{ key: null, value: bytes('x') }]).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).kind).toBe('transport');
+      expect(await t.listTopics()).not.toContain(missing);
+      const err2 = await t.endOffsets(missing).then(() => null, (e: unknown) => e);
+      expect((err2 as AppError).kind).toBe('transport');
+    } finally {
+      await producer.close();
+      await t.close();
+    }
+  }, 120_000);
+
+  it('pausing in the middle of a large batch loses and duplicates nothing', async () => {
+    const t = await make();
+    const topic = `pause-${randomUUID()}`;
+    await t.createTopics([{ name: topic, partitions: 1, retentionMs: -1 }]);
+    const producer = await t.producer();
+    const total = 2_000;
+    for (let i = 0; i < total; i += 500) {
+      await producer.send(topic, Array.from({ length: 500 }, (_, j) => ({ key: null, value: bytes(String(i + j)) })));
+    }
+    const consumer = await t.consumer({ groupId: `g-${randomUUID()}`, topics: [topic] });
+    const got: ConsumedRecord[] = [];
+    // Backpressure as a stage does it: pause above a high-water mark, resume when drained.
+    const sub = consumer.records.subscribe((r) => {
+      got.push(r);
+      if (got.length % 300 === 0) {
+        consumer.pause();
+        setTimeout(() => consumer.resume(), 50);
+      }
+    });
+    try {
+      await waitFor(() => got.length >= total, { timeoutMs: 60_000, message: `${total} records` });
+      await new Promise((ok) => setTimeout(ok, 500));
+      expect(got.map((r) => r.offset)).toEqual(Array.from({ length: total }, (_, i) => i));
+    } finally {
+      sub.unsubscribe();
+      await consumer.close();
+      await producer.close();
+      await t.close();
+    }
+  }, 120_000);
+
+  it('keeps records that arrive before the first subscriber', async () => {
+    const t = await make();
+    const topic = `early-${randomUUID()}`;
+    await t.createTopics([{ name: topic, partitions: 1, retentionMs: -1 }]);
+    const producer = await t.producer();
+    await producer.send(topic, Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: bytes(`v${i}`) })));
+    const consumer = await t.consumer({ groupId: `g-${randomUUID()}`, topics: [topic] });
+    try {
+      await new Promise((ok) => setTimeout(ok, 1_500));
+      const got: number[] = [];
+      const sub = consumer.records.subscribe((r) => got.push(r.offset));
+      await waitFor(() => got.length >= 5, { timeoutMs: 30_000 });
+      expect(got).toEqual([0, 1, 2, 3, 4]);
+      sub.unsubscribe();
+    } finally {
+      await consumer.close();
+      await producer.close();
+      await t.close();
+    }
+  }, 60_000);
+});
+
+describe('kafka transport: fromTimestamp', () => {
+  it('ignores the offsets the group already committed', async () => {
+    const t = await make();
+    const topic = `ts-${randomUUID()}`;
+    const group = `g-${randomUUID()}`;
+    await t.createTopics([{ name: topic, partitions: 1, retentionMs: -1 }]);
+    const producer = await t.producer();
+    const base = Date.now() - 60_000;
+    await producer.send(topic, Array.from({ length: 5 }, (_, i) => ({ key: null, value: new Uint8Array([i]), timestamp: base + i * 1000 })));
+    try {
+      const first = await t.consumer({ groupId: group, topics: [topic] });
+      const seen: number[] = [];
+      first.records.subscribe((r) => seen.push(r.offset));
+      await waitFor(() => seen.length >= 5, { timeoutMs: 30_000 });
+      await first.commit([{ topic, partition: 0, offset: 5 }]);
+      await first.close();
+      const replay = await t.consumer({ groupId: group, topics: [topic], fromTimestamp: base + 1000 });
+      const again: number[] = [];
+      replay.records.subscribe((r) => again.push(r.offset));
+      await waitFor(() => again.length >= 4, { timeoutMs: 30_000 });
+      expect(again).toEqual([1, 2, 3, 4]);
+      await replay.close();
+    } finally {
+      await producer.close();
+      await t.close();
+    }
+  }, 90_000);
+});
