@@ -43,6 +43,8 @@ export interface TopologyDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: () => number;
+  /** Consumer group to use instead of the stage's standard one (`stage --group`); sinks append `.traces` / `.trees`. */
+  readonly groupId?: string;
 }
 
 export interface RunningTopology {
@@ -70,21 +72,21 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
   switch (name) {
     case 'search':
       return {
-        stages: [await startStage(searchStageSpec({ search: config.search, concurrency: config.searchConcurrency }, { policy: deps.policy, verifier: deps.domainOf('countdown').verifier, clock: deps.clock, metrics }), stageDeps)],
+        stages: [await startStage(searchStageSpec({ search: config.search, concurrency: config.searchConcurrency, ...group(deps) }, { policy: deps.policy, verifier: deps.domainOf('countdown').verifier, clock: deps.clock, metrics }), stageDeps)],
         sinks: [],
       };
     case 'verify':
-      return { stages: [await startStage(verifyStageSpec({ concurrency: 4, timeoutMs: config.verifyTimeoutMs }, { verifier: deps.domainOf('countdown').verifier, metrics }), stageDeps)], sinks: [] };
+      return { stages: [await startStage(verifyStageSpec({ concurrency: 4, timeoutMs: config.verifyTimeoutMs, ...group(deps) }, { verifier: deps.domainOf('countdown').verifier, metrics }), stageDeps)], sinks: [] };
     case 'linearize':
-      return { stages: [await startStage(linearizeStageSpec({ linearize: config.linearize, concurrency: 4 }, { domainOf: deps.domainOf, metrics }), stageDeps)], sinks: [] };
+      return { stages: [await startStage(linearizeStageSpec({ linearize: config.linearize, concurrency: 4, ...group(deps) }, { domainOf: deps.domainOf, metrics }), stageDeps)], sinks: [] };
     case 'sink': {
       const traces = fileSinkStage<Trace, Trace>(
-        { name: 'sink-traces', groupId: STAGE_GROUPS.sinkTraces, topic: TRACES_TOPIC, dir: config.out, decode: TraceCodec.decode, toRows: (t) => [t], batch: config.sink },
+        { name: 'sink-traces', groupId: deps.groupId === undefined ? STAGE_GROUPS.sinkTraces : `${deps.groupId}.traces`, topic: TRACES_TOPIC, dir: config.out, decode: TraceCodec.decode, toRows: (t) => [t], batch: config.sink },
         createTraceParquetSink({ dir: config.out, encoder: deps.encoder, metrics }),
         (rows) => countTraces(rows, metrics),
       );
       const trees = fileSinkStage<SearchTree, SearchTree>(
-        { name: 'sink-trees', groupId: STAGE_GROUPS.sinkTrees, topic: TREES_TOPIC, dir: config.out, decode: SearchTreeCodec.decode, toRows: (t) => [t], batch: config.sink },
+        { name: 'sink-trees', groupId: deps.groupId === undefined ? STAGE_GROUPS.sinkTrees : `${deps.groupId}.trees`, topic: TREES_TOPIC, dir: config.out, decode: SearchTreeCodec.decode, toRows: (t) => [t], batch: config.sink },
         createTreeArchiveSink({ dir: config.out, trees: 'search', metrics }),
       );
       return {
@@ -94,6 +96,8 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
     }
   }
 }
+
+const group = (deps: TopologyDeps): { groupId?: string } => (deps.groupId === undefined ? {} : { groupId: deps.groupId });
 
 /** What the run summary reads: traces by variant and the backtrack histogram, counted as rows land. */
 function countTraces(rows: readonly Trace[], metrics: Metrics): void {

@@ -1,0 +1,129 @@
+import { mkdir } from 'node:fs/promises';
+import { Command } from 'commander';
+import { domainOf } from '../../../domains/registry.js';
+import { AppError } from '../../../operators/common/errors.js';
+import { configHash } from '../../../operators/common/hash.js';
+import { InMemoryMetrics } from '../../../operators/common/metrics.js';
+import { linearizeConfigHash, linearizerId } from '../../../operators/linearize/linearizeConfig.js';
+import { verifierId } from '../../../operators/verify/verifier.js';
+import { allTopicSpecs } from '../../../schemas/topics.js';
+import { mergeManifestFiles } from '../../stages/sinkManifest.js';
+import { ParquetEncoder } from '../../sinks/parquetEncoder.js';
+import { createOnnxCountdownPolicy } from '../../policies/onnxPolicy.js';
+import { STAGE_NAMES, startTopology, type StageName } from '../../stages/topology.js';
+import { createKafkaTransport } from '../../transport/kafka/kafkaTransport.js';
+import { intFlag, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile } from '../runConfig.js';
+import { topologyConfigOf } from '../topologyConfig.js';
+import { ASTRO_STREAM_VERSION, stderrLogger } from '../util.js';
+
+interface StageFlags {
+  readonly brokers: string;
+  readonly group?: string;
+  readonly out?: string;
+  readonly seed?: number;
+  readonly iterations?: number;
+  readonly k?: number;
+  readonly rollouts?: number;
+  readonly kMix?: string;
+  readonly concurrency?: number;
+  readonly partitions?: number;
+  readonly config?: string;
+}
+
+/**
+ * `astro-stream stage <name> --brokers B`: one stage of the topology as its own process, a member
+ * of the stage's consumer group. Start more processes to scale out. Runs until SIGTERM/SIGINT,
+ * then stops fetching, finishes (or abandons, uncommitted) in-flight work, flushes sinks, commits
+ * and leaves the group.
+ */
+export function createStageCommand(): Command {
+  return new Command('stage')
+    .description('Run one stage of the topology as a Kafka consumer-group member (until SIGTERM/SIGINT)')
+    .argument('<name>', `stage: ${STAGE_NAMES.join(' | ')}`)
+    .requiredOption('--brokers <list>', 'Kafka bootstrap brokers, host:port,...')
+    .option('--group <id>', 'consumer group id (default: the stage\'s standard group; a stage with two sinks uses it as a prefix)')
+    .option('--out <dir>', 'sink: dataset directory (traces/, trees/, manifest.json)')
+    .option('--seed <s>', 'search and linearizer seed (default 7, as run)', intFlag('--seed'))
+    .option('--iterations <n>', 'search: MCTS iterations (default 32)', intFlag('--iterations'))
+    .option('--k <n>', 'search: candidate steps per expansion (default 8)', intFlag('--k'))
+    .option('--rollouts <n>', 'search: rollouts per new child (default 16)', intFlag('--rollouts'))
+    .option('--k-mix <list>', 'linearize: traces per tree by k (default 0,1,1,2)')
+    .option('--concurrency <n>', 'search: trees at once (default 2)', intFlag('--concurrency'))
+    .option('--partitions <n>', 'partitions when creating missing topics (default 4)', intFlag('--partitions'))
+    .option('--config <file>', 'JSON config file, as for run')
+    .action(async (name: string, flags: StageFlags) => {
+      if (!(STAGE_NAMES as readonly string[]).includes(name)) throw new AppError('config', `unknown stage ${JSON.stringify(name)}; stages: ${STAGE_NAMES.join(', ')}`);
+      if (name === 'sink' && flags.out === undefined) throw new AppError('config', 'stage sink needs --out DIR');
+      const fileLayer = flags.config ? readConfigFile(flags.config) : {};
+      const config = parseRunConfig(
+        mergeConfig(fileLayer, {
+          seed: flags.seed,
+          out: flags.out,
+          concurrency: flags.concurrency,
+          partitions: flags.partitions,
+          brokers: parseBrokers(flags.brokers),
+          search: { iterations: flags.iterations, k: flags.k, rollouts: flags.rollouts },
+          linearize: { kMix: flags.kMix === undefined ? undefined : parseKMix(flags.kMix) },
+        }),
+      );
+      await runStageProcess(name as StageName, config, flags.group);
+    });
+}
+
+async function runStageProcess(name: StageName, config: ReturnType<typeof parseRunConfig>, group: string | undefined): Promise<void> {
+  const logger = stderrLogger(`stage ${name}`);
+  const metrics = new InMemoryMetrics();
+  const transport = createKafkaTransport({ brokers: config.brokers ?? [], clientId: `astro-stream-${name}`, logger });
+  await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
+  const producer = await transport.producer();
+  const policy = name === 'search' ? await createOnnxCountdownPolicy({ maxBatch: config.policy.maxBatch }) : undefined;
+  const encoder = name === 'sink' ? ParquetEncoder.create({ workers: 1 }, { metrics }) : undefined;
+  if (name === 'sink') await mkdir(config.out, { recursive: true });
+  const topologyConfig = topologyConfigOf(config);
+  const topology = await startTopology(
+    topologyConfig,
+    {
+      transport,
+      producer,
+      policy: () => {
+        if (policy === undefined) throw new TypeError('only the search stage loads a policy');
+        return policy;
+      },
+      domainOf,
+      encoder: encoder ?? ParquetEncoder.create({ workers: 1 }),
+      metrics,
+      logger,
+      clock: Date.now,
+      ...(group === undefined ? {} : { groupId: group }),
+    },
+    [name],
+  );
+  logger.info(`started; group members of ${topology.stages.map((s) => s.name).join(', ')}`);
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string): Promise<void> =>
+    (stopping ??= (async () => {
+      logger.info(`${signal}: stopping (finishing in-flight work, flushing, committing)`);
+      await topology.stop();
+      if (name === 'sink') {
+        const domain = domainOf(config.domain);
+        await mergeManifestFiles(config.out, topology.files(), {
+          command: `astro-stream stage sink --brokers ${(config.brokers ?? []).join(',')}`,
+          configs: { run: config, search: topologyConfig.search, linearize: topologyConfig.linearize },
+          config_hashes: { search: configHash(topologyConfig.search), linearize: linearizeConfigHash(topologyConfig.linearize), verifier: domain.verifier.configHash },
+          versions: { astro_stream: ASTRO_STREAM_VERSION, policy: 'see trees', verifier: verifierId(domain.verifier), linearizer: linearizerId },
+          counts: metrics.snapshot().counters,
+        });
+      }
+      await producer.close();
+      await encoder?.close();
+      await policy?.close?.();
+      await transport.close();
+      logger.info('stopped');
+    })());
+  await new Promise<void>((resolve, reject) => {
+    process.once('SIGTERM', () => void shutdown('SIGTERM').then(resolve, reject));
+    process.once('SIGINT', () => void shutdown('SIGINT').then(resolve, reject));
+    topology.failed.catch(reject);
+  });
+}
