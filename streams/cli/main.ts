@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { AppError } from '../../operators/common/errors.js';
+import { createDatasetCommand } from './commands/dataset.js';
+import { createReplayCommand } from './commands/replay.js';
 import { createRunCommand } from './commands/run.js';
 import { createServePolicyCommand } from './commands/servePolicy.js';
+import { createSourceCommand } from './commands/source.js';
+import { createStageCommand } from './commands/stage.js';
+import { createTopicsCommand } from './commands/topics.js';
 import { ASTRO_STREAM_VERSION } from './util.js';
 
 /**
@@ -15,7 +20,12 @@ export function createProgram(): Command {
     .version(ASTRO_STREAM_VERSION)
     .showHelpAfterError();
   program.addCommand(createRunCommand());
+  program.addCommand(createReplayCommand());
+  program.addCommand(createDatasetCommand());
   program.addCommand(createServePolicyCommand());
+  program.addCommand(createStageCommand());
+  program.addCommand(createSourceCommand());
+  program.addCommand(createTopicsCommand());
   return program;
 }
 

@@ -1,0 +1,84 @@
+import { readdir } from 'node:fs/promises';
+import { Command } from 'commander';
+import { domainOf } from '../../../domains/registry.js';
+import { AppError } from '../../../operators/common/errors.js';
+import { compactDataset, type CompactReport } from '../../replay/compactDataset.js';
+import { inspectDataset, type DatasetInspection } from '../../replay/inspectDataset.js';
+import { ParquetEncoder } from '../../sinks/parquetEncoder.js';
+import { intFlag } from '../runConfig.js';
+
+const pairs = (o: Readonly<Record<string, number>>): string =>
+  Object.entries(o)
+    .map(([k, v]) => `${k}:${v}`)
+    .join(' ') || '-';
+
+/** Human-readable inspection. */
+export function formatInspection(i: DatasetInspection): string {
+  const integrity = !i.manifest
+    ? 'no manifest.json'
+    : i.manifest_mismatches.length === 0 && i.unlisted_files.length === 0
+      ? 'manifest ok (sizes and checksums match)'
+      : `manifest MISMATCH: ${[...i.manifest_mismatches.map((m) => `${m.path} ${m.reason}`), ...i.unlisted_files.map((f) => `${f} unlisted`)].join(', ')}`;
+  return [
+    `dataset          ${i.dir}: ${integrity}`,
+    `rows             ${i.rows} in ${i.files} files (${i.duplicate_ids} duplicate ids)`,
+    `variants         ${pairs(i.by_variant)}`,
+    `backtracks       ${pairs(i.backtrack_histogram)}`,
+    `sources          ${pairs(i.by_source)}`,
+    `policy versions  ${pairs(i.by_policy_version)}`,
+    `verifiers        ${pairs(i.by_verifier)} (checked with ${i.verifiers.join(', ') || '-'})`,
+    `disagreements    ${i.trace_disagreements} trace rows, ${i.trees.label_disagreements} of ${i.trees.terminals} terminal labels in ${i.trees.trees_with_disagreements} of ${i.trees.count} trees`,
+    '',
+  ].join('\n');
+}
+
+/** Human-readable compaction report. */
+export function formatCompactReport(r: CompactReport): string {
+  return [
+    `traces           ${r.rows_in} → ${r.rows_out} (${r.duplicate_rows_dropped} duplicate ids dropped)`,
+    `trees            ${r.trees_in} → ${r.trees_out} (${r.duplicate_trees_dropped} duplicate ids dropped)`,
+    `files            ${r.files_in} → ${r.files_out}`,
+    `dataset          ${r.out}/ (manifest.json)`,
+    '',
+  ].join('\n');
+}
+
+/** `astro-stream dataset inspect|compact`: look into a dataset directory, or merge its shards. */
+export function createDatasetCommand(): Command {
+  const dataset = new Command('dataset').description('Inspect or compact a dataset directory (traces/, trees/, manifest.json)');
+  dataset
+    .command('inspect')
+    .description('Rows, variants, backtrack histogram, per-source and per-policy counts, verifier disagreements with the recorded labels')
+    .argument('<dir>', 'dataset directory')
+    .option('--json', 'print as JSON')
+    .action(async (dir: string, flags: { json?: boolean }) => {
+      const inspection = await inspectDataset(dir, { domainOf });
+      process.stdout.write(flags.json === true ? `${JSON.stringify(inspection)}\n` : formatInspection(inspection));
+      // A damaged dataset is a failure a script must see.
+      if (inspection.manifest_mismatches.length > 0) process.exitCode = 1;
+    });
+  dataset
+    .command('compact')
+    .description('Merge shards into few files, drop duplicate ids, write a consistent manifest')
+    .argument('<dir>', 'dataset directory')
+    .requiredOption('--out <dir>', 'new dataset directory (must be new or empty)')
+    .option('--rows-per-file <n>', 'rows per output file (default 100000)', intFlag('--rows-per-file'))
+    .option('--json', 'print the report as JSON')
+    .action(async (dir: string, flags: { out: string; rowsPerFile?: number; json?: boolean }) => {
+      if ((await readdir(flags.out).catch(() => [])).length > 0) throw new AppError('config', `--out ${flags.out} is not empty`);
+      if (flags.rowsPerFile !== undefined && flags.rowsPerFile < 1) throw new AppError('config', '--rows-per-file must be >= 1');
+      const encoder = ParquetEncoder.create({ workers: 1 });
+      try {
+        const report = await compactDataset(
+          dir,
+          flags.out,
+          { rowsPerFile: flags.rowsPerFile ?? 100_000, command: ['astro-stream', ...process.argv.slice(2)].join(' ') },
+          { encoder, clock: Date.now },
+        );
+        process.stdout.write(flags.json === true ? `${JSON.stringify(report)}\n` : formatCompactReport(report));
+      } finally {
+        await encoder.close();
+      }
+    });
+  return dataset;
+}

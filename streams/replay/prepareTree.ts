@@ -1,0 +1,32 @@
+import { labelTree } from '../../operators/verify/labelTree.js';
+import { verifierId, type Verifier } from '../../operators/verify/verifier.js';
+import type { SearchTree } from '../../schemas/searchTree.js';
+import type { VerifiedTree } from '../../schemas/verifiedTree.js';
+
+/** A tree ready to linearize, and whether the configured verifier had to label it. */
+export interface PreparedTree {
+  readonly tree: VerifiedTree;
+  /** True when the terminals were labelled again by the configured verifier. */
+  readonly reverified: boolean;
+  /** Terminals whose label changed against the recorded one. */
+  readonly labelsChanged: number;
+}
+
+const isVerified = (tree: SearchTree | VerifiedTree): tree is VerifiedTree => 'verifier_config_hash' in tree;
+
+/**
+ * Labels are reused when the tree was verified by exactly the configured verifier (same
+ * name@version and config hash); otherwise every terminal is judged again with `labelTree`, which
+ * counts the terminals whose verdict differs from the recorded one. Search trees are always
+ * labelled, as the live verify stage does: their search-time labels are what `relabelled`
+ * compares against.
+ */
+export async function prepareTree(tree: SearchTree | VerifiedTree, verifier: Verifier): Promise<PreparedTree> {
+  if (isVerified(tree) && tree.verifier === verifierId(verifier) && tree.verifier_config_hash === verifier.configHash) {
+    return { tree, reverified: false, labelsChanged: 0 };
+  }
+  const labelled = await labelTree(tree, verifier);
+  // labelTree compares with the labels it was given: for a verified tree those are the previous
+  // verifier's, which is the disagreement a user asking "what changed" wants.
+  return { tree: labelled, reverified: true, labelsChanged: labelled.relabelled };
+}

@@ -1,0 +1,29 @@
+import type { SearchTree } from '../../schemas/searchTree.js';
+import type { VerifiedTree } from '../../schemas/verifiedTree.js';
+import type { DatasetManifest, DatasetSource } from '../sinks/manifest.js';
+import type { ReplayLineage } from './replayManifest.js';
+
+/** One recorded tree and the size of its stored form (bytes read, for MB/s). */
+export interface SourcedTree {
+  readonly tree: SearchTree | VerifiedTree;
+  readonly bytes: number;
+}
+
+/** What a source learned while reading: lineage for the new manifest and what it could not use. */
+export interface ReplaySourceInfo {
+  /** Topic offset ranges the trees came from (per partition), for the manifest's `sources`. */
+  readonly sources: DatasetSource[];
+  readonly lineage: ReplayLineage;
+  /** Records in the window that did not decode as trees (counted, not fatal). */
+  readonly badRecords: number;
+  /** Manifest of the input dataset (dir replays), whose configs are the defaults of the rebuild. */
+  readonly sourceManifest: DatasetManifest | null;
+}
+
+/** Recorded trees to rebuild a dataset from: a tree archive directory or a topic window. */
+export interface ReplaySource {
+  /** Human-readable origin, for logs. */
+  readonly describe: string;
+  /** Calls `onTree` for every tree, in source order, and resolves with the lineage once all are read. */
+  read(onTree: (tree: SourcedTree) => void): Promise<ReplaySourceInfo>;
+}
