@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../operators/common/errors.js';
 
@@ -45,12 +45,31 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Removes temp files a crashed writer left in `dir`; returns how many. Call before writing into a directory again. */
-export async function removeStaleTempFiles(dir: string): Promise<number> {
+/** Options of `removeStaleTempFiles`. */
+export interface StaleTempOptions {
+  /**
+   * Only temp files last modified at least this long ago are removed (default 1 hour): another
+   * process of the same consumer group may be writing into the same directory right now.
+   */
+  readonly olderThanMs?: number;
+  /** Epoch ms clock (injected for tests). */
+  readonly now?: () => number;
+}
+
+/** Removes temp files that crashed writers left in `dir`; returns how many. Call before writing into a directory again. */
+export async function removeStaleTempFiles(dir: string, options: StaleTempOptions = {}): Promise<number> {
+  const olderThanMs = options.olderThanMs ?? 3_600_000;
+  const now = (options.now ?? Date.now)();
   const names = await readdir(dir).catch(() => [] as string[]);
-  const stale = names.filter((n) => n.startsWith('.') && n.endsWith(TEMP_SUFFIX));
-  await Promise.all(stale.map((n) => unlink(join(dir, n)).catch(() => undefined)));
-  return stale.length;
+  let removed = 0;
+  for (const name of names.filter((n) => n.startsWith('.') && n.endsWith(TEMP_SUFFIX))) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    // Gone already (its writer renamed it) or too fresh to be an orphan.
+    if (info === undefined || now - info.mtimeMs < olderThanMs) continue;
+    if (await unlink(path).then(() => true, () => false)) removed++;
+  }
+  return removed;
 }
 
 // Kafka topic names are [a-zA-Z0-9._-]; anything else would not be a safe file name either.

@@ -23,6 +23,8 @@ export interface TraceParquetSinkOptions {
   readonly encoder: ParquetEncoder;
   /** Counts `sink.traces.rows` / `sink.traces.files`, observes `sink.traces.write_ms`. */
   readonly metrics?: Metrics;
+  /** Epoch ms clock, used to tell orphaned temp files from ones being written (default `Date.now`). */
+  readonly clock?: () => number;
 }
 
 export interface TraceParquetSink {
@@ -50,7 +52,7 @@ export function createTraceParquetSink(options: TraceParquetSinkOptions): TraceP
   let ready: Promise<void> | undefined;
   const prepare = (): Promise<void> =>
     (ready ??= mkdir(shardDir, { recursive: true }).then(async () => {
-      await removeStaleTempFiles(shardDir);
+      await removeStaleTempFiles(shardDir, { now: options.clock });
     }));
 
   async function write(rows: readonly Trace[], name: string, origin: Omit<ShardFile, 'kind' | 'path' | 'rows' | 'bytes' | 'sha256'>): Promise<ShardFile> {

@@ -28,6 +28,8 @@ export interface TreeArchiveSinkOptions<K extends TreeArchiveKind> {
   readonly trees: K;
   /** Counts `sink.trees.rows` / `sink.trees.files`. */
   readonly metrics?: Metrics;
+  /** Epoch ms clock, used to tell orphaned temp files from ones being written (default `Date.now`). */
+  readonly clock?: () => number;
 }
 
 export interface TreeArchiveSink<T> {
@@ -49,7 +51,7 @@ export function createTreeArchiveSink<K extends TreeArchiveKind>(options: TreeAr
   let ready: Promise<void> | undefined;
   const prepare = (): Promise<void> =>
     (ready ??= mkdir(archiveDir, { recursive: true }).then(async () => {
-      await removeStaleTempFiles(archiveDir);
+      await removeStaleTempFiles(archiveDir, { now: options.clock });
     }));
 
   async function write(trees: readonly TreeOf[K][], name: string, origin: Omit<ShardFile, 'kind' | 'path' | 'rows' | 'bytes' | 'sha256'>): Promise<ShardFile> {

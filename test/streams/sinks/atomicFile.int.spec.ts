@@ -61,13 +61,16 @@ describe('writeFileAtomic', () => {
     }
   });
 
-  it('removeStaleTempFiles clears only temp files of interrupted writes', async () => {
+  it('removeStaleTempFiles clears only old temp files of interrupted writes', async () => {
     const d = join(dir, 'stale');
     await mkdir(d);
     await writeFile(join(d, '.x.parquet.1234.tmp'), 'partial');
     await writeFile(join(d, 'x.parquet'), 'whole');
     await writeFile(join(d, '.hidden'), 'not ours');
-    expect(await removeStaleTempFiles(d)).toBe(1);
+    // Fresh temp files may belong to another live writer of the same directory: kept.
+    expect(await removeStaleTempFiles(d)).toBe(0);
+    expect(await readdir(d)).toContain('.x.parquet.1234.tmp');
+    expect(await removeStaleTempFiles(d, { now: () => Date.now() + 2 * 3_600_000 })).toBe(1);
     expect((await readdir(d)).sort()).toEqual(['.hidden', 'x.parquet']);
     expect(await removeStaleTempFiles(join(dir, 'does-not-exist'))).toBe(0);
   });
