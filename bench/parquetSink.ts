@@ -157,11 +157,15 @@ async function runSink(rows: readonly Trace[], dir: string, batchRows: number, w
   }
 }
 
-async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? 20_000);
-  const batchRows = Number(process.argv[3] ?? 5_000);
-  const completionBytes = Number(process.argv[4] ?? 3_000);
-  const rounds = Number(process.argv[5] ?? 3);
+/**
+ * Runs the benchmark and prints a Markdown table (what bench/results/parquet.md records).
+ * `args`: [rows=20000, batchRows=5000, completionBytes=3000, rounds=3].
+ */
+export async function runParquetSinkBench(args: readonly string[] = []): Promise<void> {
+  const n = Number(args[0] ?? 20_000);
+  const batchRows = Number(args[1] ?? 5_000);
+  const completionBytes = Number(args[2] ?? 3_000);
+  const rounds = Number(args[3] ?? 3);
   const rows = makeTraces(n, completionBytes);
   const textMb = rows.reduce((s, r) => s + r.completion.length + r.prompt.length * 2 + r.messages.reduce((m, x) => m + x.content.length, 0) + r.problem_json.length, 0) / 1e6;
   const dir = await mkdtemp(join(tmpdir(), 'astro-bench-parquet-'));
@@ -240,5 +244,5 @@ async function main(): Promise<void> {
   }
 }
 
-// Run only as the entry script, so the row generator can be imported by profiling scripts.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+// Run only as the entry script, so a bench runner (or a profiling script) can import it.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await runParquetSinkBench(process.argv.slice(2));
