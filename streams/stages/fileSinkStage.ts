@@ -1,5 +1,5 @@
-import { readdir, unlink } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ok, type Result } from '../../operators/common/result.js';
 import type { ShardFile } from '../sinks/manifest.js';
 import { ShardBatcher, type ShardBatcherConfig, type ShardPosition } from './shardBatcher.js';
@@ -7,7 +7,11 @@ import { NO_OUTPUT, type StageOutcome, type StageSpec } from './stageRuntime.js'
 
 /** A file sink that writes one shard per (topic, partition, offset range). */
 export interface ShardWriter<Row> {
+  /** Subdirectory of the dataset the shards go to (`traces`, `trees`). */
+  readonly subdir: string;
   writeShard(rows: readonly Row[], position: ShardPosition): Promise<ShardFile>;
+  /** The ids of the rows in one existing shard file (absolute path). */
+  readIds(path: string): Promise<string[]>;
 }
 
 export interface FileSinkStageConfig<In, Row> {
@@ -18,31 +22,62 @@ export interface FileSinkStageConfig<In, Row> {
   readonly dir: string;
   readonly decode: (bytes: Uint8Array) => Result<In>;
   readonly toRows: (value: In) => readonly Row[];
+  /** The row's deterministic id (trace id, tree id): at most one row per id in the dataset. */
+  readonly idOf: (row: Row) => string;
   readonly batch: ShardBatcherConfig;
 }
 
 export interface FileSinkStage<In> {
   readonly spec: StageSpec<In>;
-  /** Files written so far (latest version of each name), for the manifest. */
+  /** Files written by this process, for the manifest. */
   files(): ShardFile[];
+  /** Rows dropped because their id was already in the dataset (upstream redelivery). */
+  duplicatesDropped(): number;
 }
 
 /**
- * topic → shard files. A record's offset is committed only once the file holding it is fsynced
- * and renamed. A redo after a crash rewrites the range from the committed offset; files of an
- * earlier attempt that overlap the new range are removed, so no row is ever in two files.
+ * topic → shard files, effectively once. A record's offset is committed only after the file holding
+ * it is fsynced and renamed. Upstream redelivery (a search worker killed after producing a tree but
+ * before committing its problem) produces records with ids already in the dataset: the sink keeps,
+ * per partition, the ids of the files on disk (loaded when it first writes that partition, so a
+ * restarted sink or a new owner after a rebalance knows them too) and drops rows it already has.
+ * Records with one id always share a partition (they are keyed by tree or problem id).
  */
 export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, writer: ShardWriter<Row>, onRows?: (rows: readonly Row[]) => void): FileSinkStage<In> {
-  const written = new Map<string, ShardFile>();
-  const batcher = new ShardBatcher<Row>(config.batch, async (rows, position) => {
-    const file = await writer.writeShard(rows, position);
-    await removeOverlappingShards(config.dir, file);
-    for (const [path, other] of written) {
-      if (path !== file.path && overlaps(other, file)) written.delete(path);
+  const written: ShardFile[] = [];
+  const idsByPartition = new Map<string, Promise<Set<string>>>();
+
+  const idsOf = (position: ShardPosition): Promise<Set<string>> => {
+    const key = `${position.topic}:${position.partition}`;
+    let ids = idsByPartition.get(key);
+    if (ids === undefined) {
+      ids = loadIds(join(config.dir, writer.subdir), `${position.topic}-p${position.partition}-`, writer);
+      idsByPartition.set(key, ids);
     }
-    written.set(file.path, file);
-    onRows?.(rows);
+    return ids;
+  };
+
+  const batcher = new ShardBatcher<Row>(config.batch, async (rows, position) => {
+    const ids = await idsOf(position);
+    const fresh: Row[] = [];
+    for (const row of rows) {
+      const id = config.idOf(row);
+      if (ids.has(id)) continue;
+      ids.add(id);
+      fresh.push(row);
+    }
+    if (fresh.length < rows.length) dropped += rows.length - fresh.length;
+    if (fresh.length === 0) return;
+    try {
+      written.push(await writer.writeShard(fresh, position));
+    } catch (error) {
+      for (const row of fresh) ids.delete(config.idOf(row));
+      throw error;
+    }
+    onRows?.(fresh);
   });
+  let dropped = 0;
+
   const spec: StageSpec<In> = {
     name: config.name,
     groupId: config.groupId,
@@ -58,44 +93,30 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
     onAssignment: (assignment) => {
       const owned = new Set(assignment.partitions.map((p) => `${p.topic}:${p.partition}`));
       batcher.keepOnly((topic, partition) => owned.has(`${topic}:${partition}`));
+      // A partition that comes back later may have been written by another member meanwhile.
+      for (const key of idsByPartition.keys()) if (!owned.has(key)) idsByPartition.delete(key);
     },
     flush: () => batcher.flushAll(),
   };
-  return { spec, files: () => [...written.values()].sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  return {
+    spec,
+    files: () => [...written].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    duplicatesDropped: () => dropped,
+  };
 }
 
-const SHARD_NAME = /^(.+)-p(\d+)-(\d+)-(\d+)\.[a-z]+$/;
-
-function overlaps(a: ShardFile, b: ShardFile): boolean {
-  return (
-    a.topic === b.topic &&
-    a.partition === b.partition &&
-    a.first_offset !== null &&
-    a.last_offset !== null &&
-    b.first_offset !== null &&
-    b.last_offset !== null &&
-    a.first_offset <= b.last_offset &&
-    b.first_offset <= a.last_offset
-  );
-}
-
-/**
- * Deletes shards of the same topic-partition whose offset range intersects `file`'s. Safe because
- * offsets are committed only after a file is written: any overlapping file is from an attempt
- * whose records were not all committed, and the new file (or the next) holds them again.
- */
-async function removeOverlappingShards(dir: string, file: ShardFile): Promise<void> {
-  const subdir = posix.dirname(file.path);
-  const name = posix.basename(file.path);
-  const entries = await readdir(join(dir, subdir));
-  for (const entry of entries) {
-    if (entry === name) continue;
-    const m = SHARD_NAME.exec(entry);
-    if (m === null || m[1] !== file.topic || Number(m[2]) !== file.partition) continue;
-    const first = Number(m[3]);
-    const last = Number(m[4]);
-    if (file.first_offset !== null && file.last_offset !== null && first <= file.last_offset && file.first_offset <= last) {
-      await unlink(join(dir, subdir, entry));
-    }
+/** Ids of every row in the shard files of one topic-partition under `dir`. */
+async function loadIds<Row>(dir: string, prefix: string, writer: ShardWriter<Row>): Promise<Set<string>> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return new Set();
   }
+  const ids = new Set<string>();
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || entry.startsWith('.')) continue;
+    for (const id of await writer.readIds(join(dir, entry))) ids.add(id);
+  }
+  return ids;
 }

@@ -3,6 +3,7 @@ import type { Metrics } from '../../operators/common/metrics.js';
 import { ok, type Result } from '../../operators/common/result.js';
 import type { Policy } from '../../operators/mcts/policy.js';
 import type { SearchConfig } from '../../operators/mcts/searchConfig.js';
+import { searchTreeParallel } from '../../operators/mcts/parallelSearch.js';
 import { searchProblems } from '../../operators/mcts/searchProblems.js';
 import type { Verifier } from '../../operators/verify/verifier.js';
 import { ProblemCodec, type Problem } from '../../schemas/problem.js';
@@ -15,6 +16,8 @@ export interface SearchStageConfig {
   readonly search: SearchConfig;
   /** Problems searched at once by this process. */
   readonly concurrency: number;
+  /** Iterations of one tree in flight at once (virtual loss, operators/mcts/parallelSearch.ts); default 1 = sequential. */
+  readonly parallelIterations?: number;
   readonly groupId?: string;
 }
 
@@ -22,6 +25,8 @@ export interface SearchStageDeps {
   /** Read at each problem, so a hot-swapped policy is used from the next problem on. */
   readonly policy: () => Policy;
   readonly verifier: Verifier;
+  /** The verifier for a problem (its domain's); default: `verifier` for every problem. */
+  readonly verifierOf?: (problem: Problem) => Verifier;
   readonly clock: () => number;
   readonly metrics: Metrics;
 }
@@ -38,9 +43,16 @@ export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps
     decode: ProblemCodec.decode,
     concurrency: config.concurrency,
     handle: async (problem): Promise<Result<StageOutcome>> => {
+      const parallelIterations = config.parallelIterations ?? 1;
       const operator = searchProblems(
         { search: config.search, concurrency: 1 },
-        { policy: deps.policy(), verifier: deps.verifier, clock: deps.clock, metrics: deps.metrics },
+        {
+          policy: deps.policy(),
+          verifier: deps.verifierOf?.(problem) ?? deps.verifier,
+          clock: deps.clock,
+          metrics: deps.metrics,
+          ...(parallelIterations > 1 ? { search: (p, c, d) => searchTreeParallel(p, { ...c, parallelIterations }, d) } : {}),
+        },
       );
       const result = await firstValueFrom(of(problem).pipe(operator));
       if (!result.ok) return result;

@@ -7,8 +7,8 @@ export type ManifestHeader = Omit<DatasetManifest, 'format' | 'created_at' | 'fi
 
 /**
  * Writes `DIR/manifest.json` listing `files` plus the files an earlier sink process (or an earlier
- * life of this one) recorded, newest entry per path winning, entries whose range a newer file
- * replaced or whose file is gone dropped. Several sink processes writing one directory each add
+ * life of this one) recorded, newest entry per path winning, entries whose file is gone
+ * dropped. Several sink processes writing one directory each add
  * their own shards; counts are summed.
  */
 export async function mergeManifestFiles(dir: string, files: readonly ShardFile[], header: ManifestHeader, clock: () => number = Date.now): Promise<DatasetManifest> {
@@ -21,10 +21,7 @@ export async function mergeManifestFiles(dir: string, files: readonly ShardFile[
   }
   const byPath = new Map<string, ShardFile>();
   for (const file of previous?.files ?? []) byPath.set(file.path, file);
-  for (const file of files) {
-    for (const [path, other] of byPath) if (path !== file.path && overlaps(file, other)) byPath.delete(path);
-    byPath.set(file.path, file);
-  }
+  for (const file of files) byPath.set(file.path, file);
   const existing: ShardFile[] = [];
   for (const file of byPath.values()) {
     try {
@@ -47,10 +44,4 @@ export async function mergeManifestFiles(dir: string, files: readonly ShardFile[
   };
   await writeManifest(dir, manifest);
   return manifest;
-}
-
-function overlaps(a: ShardFile, b: ShardFile): boolean {
-  if (a.topic === null || a.topic !== b.topic || a.partition !== b.partition) return false;
-  if (a.first_offset === null || a.last_offset === null || b.first_offset === null || b.last_offset === null) return false;
-  return a.first_offset <= b.last_offset && b.first_offset <= a.last_offset;
 }

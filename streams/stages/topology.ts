@@ -9,8 +9,9 @@ import { TraceCodec, TRACES_TOPIC, type Trace } from '../../schemas/trace.js';
 import { VERIFIED_TREES_TOPIC } from '../../schemas/verifiedTree.js';
 import type { ShardFile } from '../sinks/manifest.js';
 import type { ParquetEncoder } from '../sinks/parquetEncoder.js';
-import { createTraceParquetSink } from '../sinks/traceParquetSink.js';
-import { createTreeArchiveSink } from '../sinks/treeArchiveSink.js';
+import { createTraceParquetSink, TRACES_SUBDIR } from '../sinks/traceParquetSink.js';
+import { createTreeArchiveSink, TREES_SUBDIR } from '../sinks/treeArchiveSink.js';
+import { readArrowIds, readParquetIds } from './shardIds.js';
 import type { Producer, Transport } from '../transport/transport.js';
 import type { DrainEdge } from './drain.js';
 import { fileSinkStage, type FileSinkStage } from './fileSinkStage.js';
@@ -28,6 +29,8 @@ export interface TopologyConfig {
   readonly search: SearchConfig;
   readonly linearize: LinearizeConfig;
   readonly searchConcurrency: number;
+  /** Iterations of one tree in flight at once (default 1: the sequential, reproducible search). */
+  readonly parallelIterations?: number;
   readonly verifyTimeoutMs: number;
   /** Dataset directory of the sink stage. */
   readonly out: string;
@@ -72,22 +75,42 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
   switch (name) {
     case 'search':
       return {
-        stages: [await startStage(searchStageSpec({ search: config.search, concurrency: config.searchConcurrency, ...group(deps) }, { policy: deps.policy, verifier: deps.domainOf('countdown').verifier, clock: deps.clock, metrics }), stageDeps)],
+        stages: [await startStage(searchStageSpec({ search: config.search, concurrency: config.searchConcurrency, ...(config.parallelIterations === undefined ? {} : { parallelIterations: config.parallelIterations }), ...group(deps) }, { policy: deps.policy, verifier: deps.domainOf('countdown').verifier, verifierOf: (p) => deps.domainOf(p.domain).verifier, clock: deps.clock, metrics }), stageDeps)],
         sinks: [],
       };
     case 'verify':
-      return { stages: [await startStage(verifyStageSpec({ concurrency: 4, timeoutMs: config.verifyTimeoutMs, ...group(deps) }, { verifier: deps.domainOf('countdown').verifier, metrics }), stageDeps)], sinks: [] };
+      return { stages: [await startStage(verifyStageSpec({ concurrency: 4, timeoutMs: config.verifyTimeoutMs, ...group(deps) }, { verifier: deps.domainOf('countdown').verifier, verifierOf: (p) => deps.domainOf(p.domain).verifier, metrics }), stageDeps)], sinks: [] };
     case 'linearize':
       return { stages: [await startStage(linearizeStageSpec({ linearize: config.linearize, concurrency: 4, ...group(deps) }, { domainOf: deps.domainOf, metrics }), stageDeps)], sinks: [] };
     case 'sink': {
+      const traceSink = createTraceParquetSink({ dir: config.out, encoder: deps.encoder, metrics });
       const traces = fileSinkStage<Trace, Trace>(
-        { name: 'sink-traces', groupId: deps.groupId === undefined ? STAGE_GROUPS.sinkTraces : `${deps.groupId}.traces`, topic: TRACES_TOPIC, dir: config.out, decode: TraceCodec.decode, toRows: (t) => [t], batch: config.sink },
-        createTraceParquetSink({ dir: config.out, encoder: deps.encoder, metrics }),
+        {
+          name: 'sink-traces',
+          groupId: deps.groupId === undefined ? STAGE_GROUPS.sinkTraces : `${deps.groupId}.traces`,
+          topic: TRACES_TOPIC,
+          dir: config.out,
+          decode: TraceCodec.decode,
+          toRows: (t) => [t],
+          idOf: (t) => t.trace_id,
+          batch: config.sink,
+        },
+        { subdir: TRACES_SUBDIR, writeShard: (rows, p) => traceSink.writeShard(rows, p), readIds: (path) => readParquetIds(path, 'trace_id') },
         (rows) => countTraces(rows, metrics),
       );
+      const treeSink = createTreeArchiveSink({ dir: config.out, trees: 'search', metrics });
       const trees = fileSinkStage<SearchTree, SearchTree>(
-        { name: 'sink-trees', groupId: deps.groupId === undefined ? STAGE_GROUPS.sinkTrees : `${deps.groupId}.trees`, topic: TREES_TOPIC, dir: config.out, decode: SearchTreeCodec.decode, toRows: (t) => [t], batch: config.sink },
-        createTreeArchiveSink({ dir: config.out, trees: 'search', metrics }),
+        {
+          name: 'sink-trees',
+          groupId: deps.groupId === undefined ? STAGE_GROUPS.sinkTrees : `${deps.groupId}.trees`,
+          topic: TREES_TOPIC,
+          dir: config.out,
+          decode: SearchTreeCodec.decode,
+          toRows: (t) => [t],
+          idOf: (t) => t.tree_id,
+          batch: config.sink,
+        },
+        { subdir: TREES_SUBDIR, writeShard: (rows, p) => treeSink.writeShard(rows, p), readIds: (path) => readArrowIds(path, 'tree_id') },
       );
       return {
         stages: [await startStage(traces.spec, stageDeps), await startStage(trees.spec, stageDeps)],

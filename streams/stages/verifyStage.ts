@@ -17,6 +17,8 @@ export interface VerifyStageConfig {
 
 export interface VerifyStageDeps {
   readonly verifier: Verifier;
+  /** The verifier for a tree's problem (its domain's); default: `verifier` for every tree. */
+  readonly verifierOf?: (problem: SearchTree['problem']) => Verifier;
   readonly metrics: Metrics;
 }
 
@@ -30,7 +32,9 @@ export function verifyStageSpec(config: VerifyStageConfig, deps: VerifyStageDeps
     decode: SearchTreeCodec.decode,
     concurrency: config.concurrency,
     handle: async (tree): Promise<Result<StageOutcome>> => {
-      const result = await firstValueFrom(of(tree).pipe(operator));
+      const own = deps.verifierOf?.(tree.problem);
+      const op = own === undefined || own === deps.verifier ? operator : verifyTrees({ concurrency: 1, timeoutMs: config.timeoutMs }, { verifier: own, metrics: deps.metrics });
+      const result = await firstValueFrom(of(tree).pipe(op));
       if (!result.ok) return result;
       return ok({ outputs: [{ topic: VERIFIED_TREES_TOPIC, records: [{ key: tree.problem_id, value: VerifiedTreeCodec.encode(result.value) }] }] });
     },
