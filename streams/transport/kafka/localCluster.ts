@@ -123,6 +123,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   await stopLocalKafka(dir);
 
   const state = await planCluster(dir, options);
+  await assertPortsFree(state.nodes);
   writeFileSync(join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
   for (const node of state.nodes) {
     const nodeDir = join(dir, `node-${node.id}`);
@@ -326,17 +327,46 @@ async function waitReady(
     await sleep(100);
   }
   const admin = new Kafka({ brokers: bootstrap.split(','), clientId: 'astro-stream-ready', logLevel: logLevel.NOTHING }).admin();
+  // Something else listening on the port also accepts connections, then never answers: keep
+  // watching the JVMs while the client waits so such a start fails in seconds, not at timeout.
+  let watcher: NodeJS.Timeout | undefined;
+  const died = new Promise<never>((_, ko) => {
+    watcher = setInterval(() => {
+      try {
+        checkAlive();
+      } catch (error) {
+        ko(error);
+      }
+    }, 200);
+  });
+  died.catch(() => undefined);
+  const guarded = <T>(p: Promise<T>): Promise<T> => Promise.race([p, died]);
   try {
-    await admin.connect();
+    await guarded(admin.connect());
     for (;;) {
       checkAlive();
-      const seen = new Set((await admin.describeCluster()).brokers.map((b) => b.nodeId));
+      const seen = new Set((await guarded(admin.describeCluster())).brokers.map((b) => b.nodeId));
       if (expectedIds.every((id) => seen.has(id))) return;
       if (performance.now() > deadline) throw timeoutError(dir, waitFor, timeoutMs);
       await sleep(200);
     }
   } finally {
+    clearInterval(watcher);
     await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** Fails at once, naming the port, when a port of the plan is already taken. */
+async function assertPortsFree(nodes: readonly NodePorts[]): Promise<void> {
+  for (const n of nodes) {
+    for (const port of [n.port, n.controllerPort]) {
+      const free = await new Promise<boolean>((ok) => {
+        const s = createServer();
+        s.once('error', () => ok(false));
+        s.listen(port, '127.0.0.1', () => s.close(() => ok(true)));
+      });
+      if (!free) throw new AppError('config', `port ${port} (node ${n.id}) is already in use on 127.0.0.1`);
+    }
   }
 }
 
