@@ -1,0 +1,209 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { domainOf } from '../../domains/registry.js';
+import { InMemoryMetrics, type Logger } from '../../operators/common/metrics.js';
+import { parseLinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
+import { parseSearchConfig } from '../../operators/mcts/searchConfig.js';
+import { readPolicyValueWeights } from '../../models/onnxGraph.js';
+import { initialCountdownModelPath } from '../../models/paths.js';
+import { PolicyValueNet } from '../../models/policyValueNet.js';
+import { PROBLEMS_TOPIC, ProblemCodec } from '../../schemas/problem.js';
+import { allTopicSpecs } from '../../schemas/topics.js';
+import type { RunConfig } from '../cli/runConfig.js';
+import { createCountdownNetPolicy } from '../policies/onnxPolicy.js';
+import { startPolicyWatcher } from '../policies/policyWatcher.js';
+import { ParquetEncoder } from '../sinks/parquetEncoder.js';
+import { lagOf } from '../stages/drain.js';
+import { STAGE_GROUPS } from '../stages/groups.js';
+import { rolloutStageSpec } from '../stages/rolloutStage.js';
+import { searchStageSpec } from '../stages/searchStage.js';
+import { startStage, type RunningStage, type StageDeps } from '../stages/stageRuntime.js';
+import { startTopology } from '../stages/topology.js';
+import { trainerRolloutsStageSpec, trainerTreesStageSpec } from '../stages/trainerStage.js';
+import { createMemoryTransport } from '../transport/memoryTransport.js';
+import type { Transport } from '../transport/transport.js';
+import { createOnlineTrainer, type OnlineTrainerStats } from './onlineTrainer.js';
+import { createStalenessGate, gateStage } from './stalenessGate.js';
+import { TfjsTrainer } from './tfjsTrainer.js';
+import type { TrainConfig } from './trainConfig.js';
+
+/** Policy family the built-in trainer publishes. */
+export const COUNTDOWN_POLICY_NAME = 'countdown-mlp';
+
+export interface TrainingRunDeps {
+  readonly transport?: Transport;
+  readonly logger?: Logger;
+  readonly clock?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Called every few seconds with progress (versions, steps, problems fed). */
+  readonly onProgress?: (p: TrainingProgress) => void;
+}
+
+export interface TrainingProgress {
+  readonly elapsedMs: number;
+  readonly problemsFed: number;
+  readonly trees: number;
+  readonly rolloutGroups: number;
+  readonly version: number;
+  readonly steps: number;
+}
+
+/** What a training run did, for the CLI summary and the benchmarks. */
+export interface TrainingSummary {
+  readonly wallMs: number;
+  readonly problemsFed: number;
+  readonly trees: number;
+  readonly validTrees: number;
+  readonly traces: number;
+  readonly rolloutGroups: number;
+  readonly trainer: OnlineTrainerStats;
+  /** Newest policy file (`OUT/policies/<sha256>.onnx`), or null when no version was published. */
+  readonly newestPolicy: string | null;
+  /** Producers' time blocked at the staleness bound (ms, summed over search and rollout). */
+  readonly producersWaitingMs: number;
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+/**
+ * `astro-stream run --train`: the whole closed loop in one process for `train.minutes` —
+ * a generated problem stream → search (MCTS, hot-swapped policy) → verify → linearize → sinks,
+ * plus the rollout stage and the trainer, which publishes versions the searchers pick up.
+ * Problems are generated on demand (seed `config.seed`), kept `sourceAhead` ahead of the search.
+ */
+export async function runTraining(config: RunConfig, train: TrainConfig, deps: TrainingRunDeps = {}): Promise<TrainingSummary> {
+  const clock = deps.clock ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const logger = deps.logger ?? { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const started = clock();
+  const metrics = new InMemoryMetrics();
+  const search = parseSearchConfig({ ...config.search, seed: config.search.seed ?? config.seed });
+  const linearize = parseLinearizeConfig({ ...config.linearize, seed: config.linearize.seed ?? config.seed });
+  const domain = domainOf(config.domain);
+  const generate = domain.generate;
+  if (generate === undefined) throw new Error(`domain ${domain.name} has no generator`);
+  const policiesDir = join(config.out, 'policies');
+  await mkdir(policiesDir, { recursive: true });
+
+  const transport = deps.transport ?? createMemoryTransport({ clock });
+  await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
+  const producer = await transport.producer();
+  const encoder = ParquetEncoder.create({ workers: 1 }, { metrics });
+  const modelPath = config.policy.model ?? initialCountdownModelPath();
+  const initialNet = await PolicyValueNet.load(modelPath, { maxBatch: config.policy.maxBatch });
+  const staleness = { maxPolicyLag: train.maxPolicyLag, maxRecordsPerVersion: train.maxRecordsPerVersion };
+  const searchGate = createStalenessGate('search', staleness, { metrics, clock });
+  const rolloutGate = createStalenessGate('rollout', staleness, { metrics, clock });
+  const watcher = await startPolicyWatcher(
+    { policyName: COUNTDOWN_POLICY_NAME, groupId: `astro.policy-watch.run-${started}`, maxBatch: config.policy.maxBatch },
+    {
+      transport,
+      logger,
+      metrics,
+      initial: { version: 0, net: initialNet, policy: createCountdownNetPolicy(initialNet) },
+      onSwap: (loaded) => {
+        searchGate.onVersion(loaded.version);
+        rolloutGate.onVersion(loaded.version);
+      },
+    },
+  );
+  searchGate.onVersion(0);
+  rolloutGate.onVersion(0);
+  const tfjs = await TfjsTrainer.start(readPolicyValueWeights(new Uint8Array(await readFile(modelPath))), {
+    learningRate: train.learningRate,
+    clipEpsilon: train.clipEpsilon,
+    valueWeight: train.valueWeight,
+  });
+  const trainer = createOnlineTrainer(
+    {
+      policyName: COUNTDOWN_POLICY_NAME,
+      policiesDir,
+      batchSize: train.batchSize,
+      maxSequencesPerStep: train.maxSequencesPerStep,
+      exportEverySteps: train.exportEverySteps,
+      replayCapacity: train.replayCapacity,
+      newRowsPerStep: train.newRowsPerStep,
+      minReplayRows: train.minReplayRows,
+      staleness,
+      targets: { visitTemperature: train.visitTemperature },
+      seed: config.seed,
+    },
+    { trainer: tfjs, producer, logger, metrics, clock },
+  );
+
+  const stageDeps: StageDeps = { transport, producer, logger, metrics, clock };
+  const stages: RunningStage[] = [];
+  stages.push(
+    await startStage(
+      gateStage(searchStageSpec({ search, concurrency: config.concurrency }, { policy: () => watcher.current(), verifier: domain.verifier, clock, metrics }), searchGate),
+      stageDeps,
+    ),
+  );
+  const topology = await startTopology(
+    { search, linearize, searchConcurrency: config.concurrency, verifyTimeoutMs: config.verifyTimeoutMs, out: config.out, sink: config.sink },
+    { transport, producer, policy: () => watcher.current(), domainOf, encoder, metrics, logger, clock },
+    ['verify', 'linearize', 'sink'],
+  );
+  stages.push(
+    await startStage(
+      gateStage(rolloutStageSpec({ groupSize: train.groupSize, concurrency: train.rolloutConcurrency, seed: config.seed }, { policy: () => watcher.currentLoaded(), domainOf, clock, metrics }), rolloutGate),
+      stageDeps,
+    ),
+  );
+  stages.push(await startStage(trainerTreesStageSpec(trainer), stageDeps), await startStage(trainerRolloutsStageSpec(trainer), stageDeps));
+  let fatal: unknown;
+  const loop = trainer.run().catch((error: unknown) => {
+    fatal ??= error;
+  });
+  for (const s of [...stages, ...topology.stages]) s.done.catch((error: unknown) => (fatal ??= error));
+
+  let fed = 0;
+  let lastProgress = started;
+  const deadline = started + train.minutes * 60_000;
+  try {
+    while (clock() < deadline && fatal === undefined) {
+      // On-demand source: problem i depends only on (seed, i), so feeding in slices equals one long list.
+      const lag = await lagOf(transport, { groupId: STAGE_GROUPS.search, topic: PROBLEMS_TOPIC });
+      if (lag < train.sourceAhead) {
+        const batch = generate({ count: fed + train.sourceAhead, seed: config.seed, difficulty: config.numbers }).slice(fed);
+        await producer.send(PROBLEMS_TOPIC, batch.map((p) => ({ key: p.id, value: ProblemCodec.encode(p) })));
+        fed += batch.length;
+      }
+      if (deps.onProgress && clock() - lastProgress >= 5_000) {
+        lastProgress = clock();
+        const s = trainer.stats();
+        deps.onProgress({ elapsedMs: clock() - started, problemsFed: fed, trees: metrics.counter('search.trees'), rolloutGroups: metrics.counter('rollout.groups'), version: s.version, steps: s.steps });
+      }
+      await sleep(50);
+    }
+    if (fatal !== undefined) throw fatal;
+  } finally {
+    // Producers first (releasing any gate so blocked handlers can finish), then the trainer.
+    searchGate.open();
+    rolloutGate.open();
+    for (const stage of stages.slice(0, 2)) await stage.stop({ abandonAfterMs: 5_000 });
+    await topology.stop();
+    for (const stage of stages.slice(2)) await stage.stop({ abandonAfterMs: 5_000 });
+    await trainer.stop({ publishFinal: fatal === undefined });
+    await loop;
+    await tfjs.close();
+    await watcher.stop();
+    await initialNet.close();
+    await encoder.close();
+    await producer.close();
+    if (deps.transport === undefined) await transport.close();
+  }
+  const stats = trainer.stats();
+  const counters = metrics.snapshot().counters;
+  return {
+    wallMs: clock() - started,
+    problemsFed: fed,
+    trees: counters['search.trees'] ?? 0,
+    validTrees: (counters['search.trees'] ?? 0) - (counters['verify.invalid_trees'] ?? 0),
+    traces: counters['traces.written'] ?? 0,
+    rolloutGroups: counters['rollout.groups'] ?? 0,
+    trainer: stats,
+    newestPolicy: stats.published.at(-1)?.path ?? null,
+    producersWaitingMs: searchGate.waitedMs() + rolloutGate.waitedMs(),
+    counters,
+  };
+}
