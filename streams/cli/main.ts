@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { AppError } from '../../operators/common/errors.js';
 import { createDatasetCommand } from './commands/dataset.js';
+import { createEvalCommand } from './commands/eval.js';
 import { createReplayCommand } from './commands/replay.js';
 import { createRunCommand } from './commands/run.js';
 import { createServePolicyCommand } from './commands/servePolicy.js';
@@ -26,6 +27,7 @@ export function createProgram(): Command {
   program.addCommand(createStageCommand());
   program.addCommand(createSourceCommand());
   program.addCommand(createTopicsCommand());
+  program.addCommand(createEvalCommand());
   return program;
 }
 
