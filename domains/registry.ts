@@ -1,9 +1,13 @@
 import { AppError } from '../operators/common/errors.js';
 import { countdownDomain } from './countdown/index.js';
 import type { Domain } from './domain.js';
+import { mathDomain } from './math/index.js';
 
 /** Built-in domains by name (`problem.domain`). */
-const DOMAINS: ReadonlyMap<string, Domain> = new Map([[countdownDomain.name, countdownDomain]]);
+const DOMAINS: ReadonlyMap<string, Domain> = new Map([
+  [countdownDomain.name, countdownDomain],
+  [mathDomain.name, mathDomain],
+]);
 
 /** Names of the built-in domains. */
 export const DOMAIN_NAMES: readonly string[] = [...DOMAINS.keys()];

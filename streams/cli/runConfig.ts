@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../operators/common/errors.js';
 import { LinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
 import { SearchConfigSchema } from '../../operators/mcts/searchConfig.js';
+import { PolicySettings } from '../policies/factory.js';
 
 /**
  * Everything `astro-stream run` needs, validated once at the edge. Layers, lowest first: these
@@ -10,11 +11,18 @@ import { SearchConfigSchema } from '../../operators/mcts/searchConfig.js';
  */
 export const RunConfig = z
   .object({
-    /** How many problems the built-in source generates. */
+    /** How many problems: generated (countdown source), or the first N read from `file`. */
     problems: z.number().int().positive().default(12),
+    /** Where problems come from: the Countdown generator, or a JSONL / Parquet file (`file`). */
+    source: z.enum(['countdown', 'jsonl', 'parquet']).default('countdown'),
+    /** Problem file of a jsonl / parquet source. */
+    file: z.string().min(1).optional(),
+    /** Field mapping preset of the file (math500, aime, amc, gsm8k); default: guessed from the file name. */
+    preset: z.string().min(1).optional(),
     /** Seed of the problem generator, the search and the linearizer. */
     seed: z.number().int().default(7),
     out: z.string().min(1).default('out/run'),
+    /** Domain of generated problems (file problems carry their own, `math` by default). */
     domain: z.enum(['countdown']).default('countdown'),
     /** Countdown difficulty: how many numbers (3–6). */
     numbers: z.number().int().min(3).max(6).default(4),
@@ -22,6 +30,8 @@ export const RunConfig = z
     linearize: LinearizeConfig.partial().default({}),
     /** Problems searched at once. */
     concurrency: z.number().int().positive().default(2),
+    /** Iterations of one tree in flight at once (virtual loss); 1 = sequential and reproducible. */
+    parallelIterations: z.number().int().positive().default(1),
     /** Kafka bootstrap brokers; absent = the in-process memory transport. */
     brokers: z.array(z.string().min(1)).min(1).optional(),
     /** Partitions per data topic (scale-out bound for stage processes). */
@@ -36,16 +46,8 @@ export const RunConfig = z
       })
       .strict()
       .default({ maxRecords: 1000, lingerMs: 250 }),
-    policy: z
-      .object({
-        kind: z.enum(['onnx']).default('onnx'),
-        /** ONNX model file; default: the shipped initial Countdown network. */
-        model: z.string().optional(),
-        /** States per onnxruntime call (1 = no batching, the benchmark baseline). */
-        maxBatch: z.number().int().positive().default(4096),
-      })
-      .strict()
-      .default({ kind: 'onnx', maxBatch: 4096 }),
+    /** The policy: onnx (built-in Countdown network), openai (any OpenAI-compatible server) or dry-run (synthetic). */
+    policy: PolicySettings.prefault({}),
   })
   .strict();
 export type RunConfig = z.infer<typeof RunConfig>;

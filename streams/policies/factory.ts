@@ -1,0 +1,125 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { z } from 'zod';
+import type { Domain } from '../../domains/domain.js';
+import { AppError } from '../../operators/common/errors.js';
+import type { Logger, Metrics } from '../../operators/common/metrics.js';
+import type { Policy } from '../../operators/mcts/policy.js';
+import { createDryRunPolicy } from './dryRunPolicy.js';
+import { createOnnxCountdownPolicy } from './onnxPolicy.js';
+import { createOpenAiPolicy, DEFAULT_OPENAI_POLICY_CONFIG } from './openai/openaiPolicy.js';
+
+/**
+ * Which policy proposes steps, and its knobs (the `policy` section of a run config). One flat
+ * object so config files and flags merge field by field; each kind reads its own fields.
+ */
+export const PolicySettings = z
+  .object({
+    kind: z.enum(['onnx', 'openai', 'dry-run']).default('onnx'),
+    /** onnx: model file (default: the shipped initial Countdown network); openai: model id (default: the server's first model). */
+    model: z.string().optional(),
+    /** onnx: states per onnxruntime call (1 = no batching, the benchmark baseline). */
+    maxBatch: z.number().int().positive().default(4096),
+    /** openai: base URL including `/v1`. */
+    baseUrl: z.string().url().optional(),
+    /** openai: prompt template with `{{prompt}}` and `{{steps}}` (default Llama-3 chat). */
+    template: z.string().optional(),
+    /** openai: global bound on requests in flight. */
+    maxInFlight: z.number().int().positive().default(DEFAULT_OPENAI_POLICY_CONFIG.maxInFlight),
+    /** openai: one HTTP attempt's time limit (ms). */
+    timeoutMs: z.number().int().positive().default(DEFAULT_OPENAI_POLICY_CONFIG.timeoutMs),
+    /** openai: attempts per request (1 = no retries). */
+    attempts: z.number().int().positive().default(DEFAULT_OPENAI_POLICY_CONFIG.retry.attempts),
+    /** openai: first retry delay (ms); ×2 per retry, ±20% jitter, 30 s cap. */
+    backoffMs: z.number().int().nonnegative().default(DEFAULT_OPENAI_POLICY_CONFIG.retry.initialDelayMs),
+    maxStepTokens: z.number().int().positive().default(DEFAULT_OPENAI_POLICY_CONFIG.maxStepTokens),
+    maxRolloutTokens: z.number().int().positive().default(DEFAULT_OPENAI_POLICY_CONFIG.maxRolloutTokens),
+    logprobs: z.boolean().default(true),
+    /** openai: consecutive failures that open the circuit breaker, and how long it stays open (ms). */
+    breakerThreshold: z.number().int().positive().default(DEFAULT_OPENAI_POLICY_CONFIG.breaker.failureThreshold),
+    breakerCooldownMs: z.number().int().nonnegative().default(DEFAULT_OPENAI_POLICY_CONFIG.breaker.cooldownMs),
+    /** dry-run: probability that a sampled step is a mistake. */
+    mistakeRate: z.number().min(0).max(1).default(0.3),
+  })
+  .strict();
+export type PolicySettings = z.infer<typeof PolicySettings>;
+
+/** What building a policy may need from outside. */
+export interface PolicyFactoryDeps {
+  readonly domainOf: (name: string) => Pick<Domain, 'prompt'>;
+  readonly clock: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+  /** openai: API key (the CLI passes `OPENAI_API_KEY`). */
+  readonly apiKey?: string;
+}
+
+/**
+ * Builds the configured policy: `onnx` (built-in Countdown network), `openai` (any
+ * OpenAI-compatible server; without a model id it asks `GET /v1/models` and takes the first), or
+ * `dry-run` (synthetic steps from reference solutions). Missing required settings are `config` errors.
+ */
+export async function createPolicy(settings: PolicySettings, deps: PolicyFactoryDeps): Promise<Policy> {
+  switch (settings.kind) {
+    case 'onnx':
+      return createOnnxCountdownPolicy({ maxBatch: settings.maxBatch, ...(settings.model === undefined ? {} : { modelPath: settings.model }) });
+    case 'dry-run':
+      return createDryRunPolicy({ mistakeRate: settings.mistakeRate });
+    case 'openai': {
+      if (settings.baseUrl === undefined) throw new AppError('config', '--policy openai needs --base-url (e.g. http://127.0.0.1:8000/v1)');
+      const model = settings.model ?? (await firstModel(settings.baseUrl, settings.timeoutMs, deps.apiKey));
+      return createOpenAiPolicy(
+        {
+          ...DEFAULT_OPENAI_POLICY_CONFIG,
+          baseUrl: settings.baseUrl,
+          model,
+          ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }),
+          ...(settings.template === undefined ? {} : { template: settings.template }),
+          maxInFlight: settings.maxInFlight,
+          timeoutMs: settings.timeoutMs,
+          retry: { ...DEFAULT_OPENAI_POLICY_CONFIG.retry, attempts: settings.attempts, initialDelayMs: settings.backoffMs },
+          maxStepTokens: settings.maxStepTokens,
+          maxRolloutTokens: settings.maxRolloutTokens,
+          logprobs: settings.logprobs,
+          breaker: { failureThreshold: settings.breakerThreshold, cooldownMs: settings.breakerCooldownMs },
+        },
+        {
+          promptOf: (problem) => deps.domainOf(problem.domain).prompt(problem),
+          clock: deps.clock,
+          sleep: deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+          // Jitter only spreads retries in time; it never changes outputs.
+          random: deps.random ?? Math.random,
+          ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
+          ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+        },
+      );
+    }
+  }
+}
+
+/** `GET {baseUrl}/models` → the first model id; an unreachable server is a `config` error naming the URL. */
+export function firstModel(baseUrl: string, timeoutMs: number, apiKey?: string): Promise<string> {
+  const url = new URL('models', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<string>((resolve, reject) => {
+    const req = request(url, { method: 'GET', timeout: timeoutMs, headers: apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: { id?: unknown }[] };
+          const id = body.data?.[0]?.id;
+          if (typeof id !== 'string') throw new Error('no model listed');
+          resolve(id);
+        } catch (error) {
+          reject(new AppError('config', `cannot read a model id from ${url.href} (HTTP ${res.statusCode ?? '?'}): ${(error as Error).message}; pass --model`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+    req.on('error', (error) => reject(new AppError('config', `cannot reach the policy server at ${url.href}: ${error.message}`)));
+    req.end();
+  });
+}

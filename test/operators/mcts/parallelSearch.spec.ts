@@ -1,0 +1,74 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { searchTreeParallel } from '../../../operators/mcts/parallelSearch.js';
+import { searchTree } from '../../../operators/mcts/search.js';
+import { DEFAULT_SEARCH_CONFIG, type SearchConfig } from '../../../operators/mcts/searchConfig.js';
+import { checkTreeInvariants } from '../../../operators/mcts/treeInvariants.js';
+import { SearchTree } from '../../../schemas/searchTree.js';
+import { toyProblem, ToyPolicy, toyVerifier } from '../../helpers/toyDomain.js';
+
+const clock = (): number => 1_000;
+const config: SearchConfig = { ...DEFAULT_SEARCH_CONFIG, k: 4, rollouts: 3, iterations: 16, maxDepth: 8, seed: 3 };
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('searchTreeParallel', () => {
+  it('with one iteration in flight builds exactly the sequential tree (same ids, seeds, values)', async () => {
+    for (const target of [3, 5, 8]) {
+      const problem = toyProblem(target);
+      const sequential = await searchTree(problem, config, { policy: new ToyPolicy({ scores: 'logprob' }), verifier: toyVerifier, clock });
+      const parallel = await searchTreeParallel(problem, { ...config, parallelIterations: 1 }, { policy: new ToyPolicy({ scores: 'logprob' }), verifier: toyVerifier, clock });
+      expect(parallel).toEqual(sequential);
+    }
+  });
+
+  it('keeps several expansions of one tree in flight, and the tree stays sound', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const policy = new ToyPolicy({
+      delay: async (call) => {
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        // Later calls finish first sometimes: completions arrive out of order.
+        await sleep(call.kind === 'propose' ? 2 : 1 + (call.states[0]?.length ?? 0) % 3);
+        inFlight -= 1;
+      },
+    });
+    const tree = await searchTreeParallel(toyProblem(9), { ...config, iterations: 24, parallelIterations: 6 }, { policy, verifier: toyVerifier, clock });
+    expect(peak).toBeGreaterThan(1);
+    expect(checkTreeInvariants(tree)).toEqual([]);
+    expect(SearchTree.safeParse(tree).success).toBe(true);
+    expect(tree.stats.iterations).toBe(24);
+    // Root visits: 1 + every expansion's children + one per revisit or empty expansion.
+    expect(tree.nodes[0]?.visits).toBe(tree.nodes.length + tree.nodes.filter((n) => n.visits > 1 && n.terminal).reduce((a, n) => a + n.visits - 1, 0) + emptyRevisits(tree));
+  });
+
+  it('records its parallelism in the tree id, never colliding with a sequential tree', async () => {
+    const problem = toyProblem(4);
+    const a = await searchTreeParallel(problem, { ...config, parallelIterations: 1 }, { policy: new ToyPolicy(), verifier: toyVerifier, clock });
+    const b = await searchTreeParallel(problem, { ...config, parallelIterations: 4 }, { policy: new ToyPolicy(), verifier: toyVerifier, clock });
+    expect(a.tree_id).not.toBe(b.tree_id);
+  });
+
+  it('reports a policy failure after the other iterations settle', async () => {
+    const policy = new ToyPolicy({ failOn: (call) => (call.kind === 'propose' && call.states[0]?.length === 1 ? new Error('boom') : undefined) });
+    await expect(searchTreeParallel(toyProblem(6), { ...config, parallelIterations: 4 }, { policy, verifier: toyVerifier, clock })).rejects.toThrow(/boom/);
+  });
+
+  it('holds the invariants for any parallelism and seed (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 2, max: 9 }), async (parallelIterations, seed, target) => {
+        const policy = new ToyPolicy({ scores: 'prior', delay: async (call) => sleep((call.options.seed % 3) as number) });
+        const tree = await searchTreeParallel(toyProblem(target), { ...config, seed, iterations: 12, parallelIterations }, { policy, verifier: toyVerifier, clock });
+        expect(checkTreeInvariants(tree)).toEqual([]);
+        expect(tree.stats.iterations).toBe(12);
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
+
+// Visits spent on nodes that stayed leaves without being terminal (empty expansions, depth-cap dead ends).
+function emptyRevisits(tree: SearchTree): number {
+  const hasChild = new Set(tree.nodes.map((n) => n.parent));
+  return tree.nodes.filter((n) => n.id !== 0 && !n.terminal && !hasChild.has(n.id)).reduce((a, n) => a + n.visits - 1, 0);
+}
