@@ -135,7 +135,9 @@ export function createKafkaTransport(config: KafkaTransportConfig): Transport {
       if (specs.length === 0) return;
       const a = await admin();
       try {
-        await a.createTopics({ topics: specs.map(toTopicConfig), waitForLeaders: true });
+        // kafkajs' own waitForLeaders retries only LEADER_NOT_AVAILABLE, but under KRaft a broker
+        // may not know a just-created topic yet (UNKNOWN_TOPIC_OR_PARTITION): wait ourselves.
+        await a.createTopics({ topics: specs.map(toTopicConfig), waitForLeaders: false });
       } catch (error) {
         // kafkajs reports "already exists" per topic inside a batch error; existing topics are fine.
         const errors = (error as { errors?: { type?: string }[] }).errors;
@@ -143,6 +145,8 @@ export function createKafkaTransport(config: KafkaTransportConfig): Transport {
           throw toTransportError(error, 'createTopics');
         }
       }
+      await waitForLeaders(a, specs.map((s) => s.name), 30_000);
+      for (const spec of specs) existing.add(spec.name);
     },
     async listTopics() {
       const a = await admin();
@@ -206,6 +210,25 @@ export function createKafkaTransport(config: KafkaTransportConfig): Transport {
       }
     },
   };
+}
+
+/** Polls metadata until every partition of `topics` has a leader (transient errors are retried). */
+async function waitForLeaders(a: Admin, topics: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const meta = await a.fetchTopicMetadata({ topics: [...topics] });
+      if (meta.topics.length === topics.length && meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if ((error as { retriable?: unknown }).retriable !== true) throw toTransportError(error, 'createTopics (waiting for leaders)');
+      last = error;
+    }
+    if (performance.now() > deadline) {
+      throw new AppError('transport', `topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`, { retriable: true, cause: last });
+    }
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
 }
 
 function toTopicConfig(spec: TopicSpec): { topic: string; numPartitions: number; replicationFactor?: number; configEntries: { name: string; value: string }[] } {
@@ -295,8 +318,6 @@ async function startConsumer(
   });
 
   const subscribers = new Set<Subscriber<ConsumedRecord>>();
-  // Records fetched before anyone subscribes are kept, not dropped: they were already resolved.
-  let early: ConsumedRecord[] | null = [];
   const assignments = new ReplaySubject<Assignment>(1);
   let assigned: { topic: string; partition: number }[] = [];
   let paused = false;
@@ -305,8 +326,7 @@ async function startConsumer(
   let failed: ((e: unknown) => void) | null = null;
 
   const emit = (r: ConsumedRecord): void => {
-    if (subscribers.size === 0) early?.push(r);
-    else for (const s of subscribers) s.next(r);
+    for (const s of subscribers) s.next(r);
   };
   const fail = (error: AppError): void => {
     for (const s of subscribers) s.error(error);
@@ -354,6 +374,13 @@ async function startConsumer(
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 1,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+      if (subscribers.size === 0) {
+        // Nobody listens (yet, or between subscriptions): leave the batch unresolved so it is
+        // fetched again later instead of buffering without bound; the pause keeps that loop idle.
+        await new Promise((ok) => setTimeout(ok, 100));
+        await heartbeat();
+        return;
+      }
       for (const m of batch.messages) {
         if (paused || closed || !isRunning() || isStale()) break;
         emit({
@@ -393,9 +420,6 @@ async function startConsumer(
       subscriber.complete();
       return undefined;
     }
-    const backlog = early ?? [];
-    early = null;
-    for (const r of backlog) subscriber.next(r);
     subscribers.add(subscriber);
     return () => subscribers.delete(subscriber);
   });

@@ -98,7 +98,7 @@ describe('kafka transport specifics', () => {
     }
   }, 120_000);
 
-  it('keeps records that arrive before the first subscriber', async () => {
+  it('keeps records that arrive while nobody subscribes', async () => {
     const t = await make();
     const topic = `early-${randomUUID()}`;
     await t.createTopics([{ name: topic, partitions: 1, retentionMs: -1 }]);
@@ -112,6 +112,14 @@ describe('kafka transport specifics', () => {
       await waitFor(() => got.length >= 5, { timeoutMs: 30_000 });
       expect(got).toEqual([0, 1, 2, 3, 4]);
       sub.unsubscribe();
+      // Between subscriptions nothing is fetched-and-dropped either.
+      await producer.send(topic, Array.from({ length: 3 }, (_, i) => ({ key: `k${i}`, value: bytes(`w${i}`) })));
+      await new Promise((ok) => setTimeout(ok, 1_500));
+      const later: number[] = [];
+      const sub2 = consumer.records.subscribe((r) => later.push(r.offset));
+      await waitFor(() => later.length >= 3, { timeoutMs: 30_000 });
+      expect(later).toEqual([5, 6, 7]);
+      sub2.unsubscribe();
     } finally {
       await consumer.close();
       await producer.close();
