@@ -36,8 +36,9 @@ export function referenceSteps(problem: Pick<Problem, 'solution' | 'answer'>): s
 
 /**
  * A synthetic {@link Policy} for rehearsing a pipeline on real problem files without a model:
- * proposals are the reference solution's next step, each replaced by a mistake with probability
- * `mistakeRate` (a number in it changed, or a final answer changed), so wrong branches exist. A
+ * proposals are the reference solution's next step, a `mistakeRate` share of them (at least one
+ * of k) replaced by mistakes (a number in it changed, or a final answer changed), so wrong
+ * branches exist; each rollout step is a mistake with probability `mistakeRate`. A
  * state that left the reference path is continued with the reference text but ends in a wrong
  * answer keyed by where it left, so different wrong branches tend to reach different wrong answers.
  * Rollouts follow the same rules. Deterministic for a seed; costs no tokens. Its version
@@ -58,11 +59,11 @@ export function createDryRunPolicy(config: DryRunPolicyConfig = DEFAULT_DRY_RUN_
   };
 
   /** The step at `pos` for a state whose first deviation (if any) is `deviation`; `rng` decides mistakes. */
-  const nextStep = (ref: readonly string[], pos: number, deviation: string | null, rng: Rng): { text: string; deviation: string | null } => {
+  const nextStep = (ref: readonly string[], pos: number, deviation: string | null, rng: Rng, mistake: boolean): { text: string; deviation: string | null } => {
     const lastIndex = ref.length - 1;
     const reference = ref[Math.min(pos, lastIndex)] ?? '';
     const isFinal = pos >= lastIndex;
-    if (rng.next() < config.mistakeRate) {
+    if (mistake) {
       const text = isFinal ? wrongFinal(reference, 1 + rng.int(9)) : mutateNumber(reference, rng);
       return { text: numbered(text, pos), deviation: deviation ?? text };
     }
@@ -89,7 +90,8 @@ export function createDryRunPolicy(config: DryRunPolicyConfig = DEFAULT_DRY_RUN_
           const at = locate(state);
           if (at === null) return [];
           const rng = createRng(deriveSeed(opts.seed, index, state.steps.length));
-          return Array.from({ length: n }, () => ({ text: nextStep(at.ref, at.pos, at.deviation, rng).text }));
+          const mistakes = mistakeSlots(n, config.mistakeRate, rng);
+          return Array.from({ length: n }, (_, i) => ({ text: nextStep(at.ref, at.pos, at.deviation, rng, mistakes.has(i)).text }));
         }),
       );
     },
@@ -106,7 +108,7 @@ export function createDryRunPolicy(config: DryRunPolicyConfig = DEFAULT_DRY_RUN_
             let deviation = at.deviation;
             for (let pos = at.pos; ; pos += 1) {
               if (opts.maxSteps !== undefined && steps.length >= opts.maxSteps) return { text: steps.join(STEP_DELIMITER), truncated: true };
-              const next = nextStep(at.ref, pos, deviation, rng);
+              const next = nextStep(at.ref, pos, deviation, rng, rng.next() < config.mistakeRate);
               deviation = next.deviation;
               steps.push(next.text);
               if (isTerminalStep(next.text)) return { text: steps.join(STEP_DELIMITER), truncated: false };
@@ -118,6 +120,22 @@ export function createDryRunPolicy(config: DryRunPolicyConfig = DEFAULT_DRY_RUN_
 
     usage: (): PolicyUsage => ({ promptTokens: 0, completionTokens: 0, calls }),
   };
+}
+
+/**
+ * Which of `n` sibling samples are mistakes: `n · rate` of them, rounded up or down at random so
+ * the expected share is exact, and at least one when the rate is positive and n > 1 (so every
+ * expansion has a wrong branch to explore, which is the point of a rehearsal).
+ */
+function mistakeSlots(n: number, rate: number, rng: Rng): Set<number> {
+  let count = Math.min(n, Math.floor(n * rate + rng.next()));
+  if (rate > 0 && n > 1) count = Math.max(1, count);
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
+  }
+  return new Set(order.slice(0, count));
 }
 
 // Off the reference path, the step keeps the number of its position.
