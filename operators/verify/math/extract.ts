@@ -25,7 +25,9 @@ export function lastBoxed(text: string): string | null {
   while (idx >= 0) {
     const found = readBoxAt(text, idx);
     if (found !== null) return found;
-    // An unbalanced last box falls back to the previous one.
+    // An unbalanced last box falls back to the previous one (lastIndexOf clamps -1 to 0, so stop
+    // at the start explicitly or this would loop forever).
+    if (idx === 0) break;
     idx = Math.max(text.lastIndexOf('\\boxed', idx - 1), text.lastIndexOf('\\fbox', idx - 1));
   }
   return null;

@@ -1,0 +1,60 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compareAnswers } from '../../../../operators/verify/math/compare.js';
+import { extractAnswer } from '../../../../operators/verify/math/extract.js';
+import { createMathVerifier } from '../../../../operators/verify/math/mathVerifier.js';
+import { createCas } from '../../../../operators/verify/math/symbolic.js';
+
+// One call may never take longer than this (the CAS is in-process; see compare.ts).
+const PER_CALL_MS = 1000;
+const cas = createCas();
+
+const TOKENS = ['\\frac', '\\sqrt', '{', '}', '(', ')', '[', ']', '\\{', '\\}', '^', '_', '1', '2', '9', 'x', 'y', 'i', '\\pi', '+', '-', '*', '/', ',', '=', '\\cup', '\\left(', '\\right)', '\\text{', '\\boxed{', '\\infty', '.', ' ', '\\', '\\begin{pmatrix}', '&', '\\\\', '\\end{pmatrix}', '!', '%', '$', '999999', '\\sin', '\\int', '^{1000}'];
+const latex = fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((t) => t.join(''));
+
+function timed<T>(fn: () => T): { value: T; ms: number } {
+  const t0 = performance.now();
+  const value = fn();
+  return { value, ms: performance.now() - t0 };
+}
+
+describe('math verifier fuzz: never hangs, never throws', () => {
+  it('random LaTeX token soup, compared against itself and against another soup', () => {
+    let worst = 0;
+    fc.assert(
+      fc.property(latex, latex, (a, b) => {
+        const r1 = timed(() => compareAnswers(a, b, undefined, { cas }));
+        const r2 = timed(() => compareAnswers(a, a, undefined, { cas }));
+        worst = Math.max(worst, r1.ms, r2.ms);
+        expect(typeof r1.value.equal).toBe('boolean');
+        expect(r1.ms).toBeLessThan(PER_CALL_MS);
+        expect(r2.ms).toBeLessThan(PER_CALL_MS);
+      }),
+      { numRuns: 300, seed: 4 },
+    );
+    console.log(`fuzz worst call: ${worst.toFixed(1)} ms`);
+  });
+
+  it.each([
+    ['huge input', '1'.repeat(1_000_000), '1'],
+    ['deep braces', '{'.repeat(50_000) + '}'.repeat(50_000), '1'],
+    ['unbalanced braces', '\\boxed{\\frac{1}{2'.repeat(2000), '\\frac12'],
+    ['unbalanced box at the very start', '\\boxed{\\frac{1}{2', '2'],
+    ['power tower', '2^{2^{2^{2^{2^{2}}}}}', '3'],
+    ['huge exponent', '10^{100000000}', '10^{100000001}'],
+    ['factorial', '1000000!', '3'],
+    ['many variables', 'a+b+c+d+e+f+g+h', 'h+g+f+e+d+c+b+a'],
+    ['long sum', Array.from({ length: 140 }, (_, i) => `x^${i % 9}`).join('+'), 'x'],
+    ['nested sqrt', '\\sqrt{'.repeat(200) + '2' + '}'.repeat(200), '2'],
+  ])('%s returns in time', async (_name, gold, pred) => {
+    const v = createMathVerifier();
+    const t0 = performance.now();
+    const verdict = await v.verify({ id: 'p', domain: 'math', source: 'fuzz', question: 'q', answer: gold.slice(0, 5000) }, `\\boxed{${pred}} ${gold}`);
+    expect(performance.now() - t0).toBeLessThan(PER_CALL_MS);
+    expect(typeof verdict.correct).toBe('boolean');
+    const t1 = performance.now();
+    extractAnswer(gold);
+    compareAnswers(gold, pred, undefined, { cas });
+    expect(performance.now() - t1).toBeLessThan(PER_CALL_MS);
+  });
+});
