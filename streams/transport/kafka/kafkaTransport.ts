@@ -183,23 +183,16 @@ export function createKafkaTransport(config: KafkaTransportConfig): Transport {
     },
     async committedOffsets(groupId, topic) {
       const a = await admin();
-      try {
-        const [entry] = await a.fetchOffsets({ groupId, topics: [topic] });
-        const out = new Map<number, number>();
-        for (const p of entry?.partitions ?? []) if (Number(p.offset) >= 0) out.set(p.partition, Number(p.offset));
-        return out;
-      } catch (error) {
-        throw toTransportError(error, 'committedOffsets');
-      }
+      const [entry] = await retryTransient(() => a.fetchOffsets({ groupId, topics: [topic] }), 'committedOffsets');
+      const out = new Map<number, number>();
+      for (const p of entry?.partitions ?? []) if (Number(p.offset) >= 0) out.set(p.partition, Number(p.offset));
+      return out;
     },
     async endOffsets(topic) {
       await requireTopic(topic);
       const a = await admin();
-      try {
-        return new Map((await a.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
-      } catch (error) {
-        throw toTransportError(error, 'endOffsets');
-      }
+      const offsets = await retryTransient(() => a.fetchTopicOffsets(topic), 'endOffsets');
+      return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
     },
     async close() {
       await Promise.allSettled([...open].map((x) => x.close()));
@@ -212,22 +205,30 @@ export function createKafkaTransport(config: KafkaTransportConfig): Transport {
   };
 }
 
-/** Polls metadata until every partition of `topics` has a leader (transient errors are retried). */
+/**
+ * Waits until every partition of `topics` answers ListOffsets from its leader: metadata showing a
+ * leader is not enough under KRaft, where the broker becomes leader a moment after it says so.
+ */
 async function waitForLeaders(a: Admin, topics: readonly string[], timeoutMs: number): Promise<void> {
+  await retryTransient(async () => {
+    for (const topic of topics) await a.fetchTopicOffsets(topic);
+  }, 'createTopics (waiting for leaders)', timeoutMs);
+}
+
+/**
+ * Retries an admin call on kafkajs-retriable errors (a leader moving, metadata not yet
+ * propagated) with a short backoff, then wraps the last error as a transport AppError.
+ */
+async function retryTransient<T>(fn: () => Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = performance.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
     try {
-      const meta = await a.fetchTopicMetadata({ topics: [...topics] });
-      if (meta.topics.length === topics.length && meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      return await fn();
     } catch (error) {
-      if ((error as { retriable?: unknown }).retriable !== true) throw toTransportError(error, 'createTopics (waiting for leaders)');
-      last = error;
+      const retriable = (error as { retriable?: unknown }).retriable === true;
+      if (!retriable || performance.now() + delay > deadline) throw toTransportError(error, what);
+      await new Promise((ok) => setTimeout(ok, delay));
     }
-    if (performance.now() > deadline) {
-      throw new AppError('transport', `topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`, { retriable: true, cause: last });
-    }
-    await new Promise((ok) => setTimeout(ok, 100));
   }
 }
 
