@@ -39,11 +39,18 @@ interface ReplayFlags {
   readonly json?: boolean;
 }
 
-/** `--config FILE`: the run config's `linearize` block, or a bare linearizer config. */
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * `--config FILE`: a dataset manifest (its `configs.linearize`: rebuild with exactly what a live
+ * run used), a run config (its `linearize` block), or a bare linearizer config.
+ */
 function linearizeLayerOfFile(path: string): Record<string, unknown> {
   const file = readConfigFile(path);
+  const configs = file['configs'];
+  if (isObject(configs) && isObject(configs['linearize'])) return configs['linearize'];
   const block = file['linearize'];
-  return block !== null && typeof block === 'object' && !Array.isArray(block) ? (block as Record<string, unknown>) : file;
+  return isObject(block) ? block : file;
 }
 
 function flagLayer(flags: ReplayFlags): Record<string, unknown> {
@@ -104,7 +111,7 @@ export function createReplayCommand(): Command {
     .option('--ablation', 'also emit the count-matched direct-only ablation arm')
     .option('--linearize-seed <n>', 'seed for picking terminals (default: the input dataset\'s)', intFlag('--linearize-seed'))
     .option('--max-trace-chars <n>', 'drop traces whose completion is longer', intFlag('--max-trace-chars'))
-    .option('--config <file>', 'JSON linearizer config (or a run config with a "linearize" block); flags override it')
+    .option('--config <file>', 'JSON linearizer config, a run config (its "linearize" block) or a dataset manifest.json (its configs.linearize); flags override it')
     .option('--trees-per-file <n>', 'trees per output Parquet file (default 1000)', intFlag('--trees-per-file'))
     .option('--no-archive-trees', 'do not archive the labelled trees under OUT/trees/')
     .option('--json', 'print the report as JSON')
