@@ -377,7 +377,7 @@ async function startConsumer(
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (subscribers.size === 0) {
         // Nobody listens (yet, or between subscriptions): leave the batch unresolved so it is
-        // fetched again later instead of buffering without bound; the pause keeps that loop idle.
+        // fetched again later instead of buffering without bound; the sleep keeps that loop idle.
         await new Promise((ok) => setTimeout(ok, 100));
         await heartbeat();
         return;
@@ -389,7 +389,8 @@ async function startConsumer(
           partition: batch.partition,
           offset: Number(m.offset),
           key: m.key === null ? null : m.key.toString('utf8'),
-          value: m.value === null ? new Uint8Array(0) : new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength),
+          // A copy: a view would pin the whole fetch response for as long as any record lives.
+          value: m.value === null ? new Uint8Array(0) : new Uint8Array(m.value),
           headers: decodeHeaders(m.headers),
           timestamp: Number(m.timestamp),
         });
