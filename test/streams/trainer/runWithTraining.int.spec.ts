@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { evaluatePolicyFile } from '../../../streams/cli/commands/eval.js';
+import { parseRunConfig } from '../../../streams/cli/runConfig.js';
+import { runTraining } from '../../../streams/trainer/runWithTraining.js';
+import { parseTrainConfig } from '../../../streams/trainer/trainConfig.js';
+
+// The CI form of the acceptance run: ~1 minute of the closed loop (search + verify + linearize +
+// sinks + rollouts + trainer, hot-swapping versions) must raise the greedy solve rate on held-out
+// problems by at least 5 points. The initial network solves ~0.5%; at 300 problems a 5-point gain
+// is > 4 standard errors. (The 10-minute, 500-problem, +15-point run is bench/learningCurve.ts.)
+describe('runTraining: the policy improves while the pipeline runs', () => {
+  let out: string;
+  afterAll(async () => {
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  it('publishes content-addressed versions that solve more held-out problems than the initial network', async () => {
+    out = await mkdtemp(join(tmpdir(), 'astro-train-'));
+    const config = parseRunConfig({ out, seed: 7, search: { iterations: 16, rollouts: 4 } });
+    const summary = await runTraining(config, parseTrainConfig({ minutes: 1 }));
+
+    expect(summary.trainer.published.length).toBeGreaterThanOrEqual(3);
+    expect(summary.trees).toBeGreaterThan(50);
+    expect(summary.traces).toBeGreaterThan(0);
+    expect(summary.rolloutGroups).toBeGreaterThan(50);
+    expect(summary.counters['policy_watcher.swaps']).toBeGreaterThanOrEqual(1);
+    // Versions are consecutive and each file is named by the sha256 of its bytes.
+    expect(summary.trainer.published.map((v) => v.version)).toEqual(summary.trainer.published.map((_, i) => i + 1));
+    const files = await readdir(join(out, 'policies'));
+    for (const v of summary.trainer.published.slice(-3)) {
+      const sha = createHash('sha256').update(await readFile(v.path)).digest('hex');
+      expect(sha).toBe(v.sha256);
+      expect(basename(v.path)).toBe(`${sha}.onnx`);
+      expect(files).toContain(`${sha}.onnx`);
+    }
+    expect(summary.newestPolicy).toBe(summary.trainer.published.at(-1)?.path);
+
+    const options = { problems: 300, seed: 1, numbers: 4, search: { kind: 'greedy' } as const };
+    const before = await evaluatePolicyFile('builtin', options);
+    const after = await evaluatePolicyFile(summary.newestPolicy ?? 'builtin', options);
+    expect(after.solve_rate - before.solve_rate).toBeGreaterThanOrEqual(0.05);
+  }, 150_000);
+});
