@@ -49,12 +49,14 @@ export function createServePolicyCommand(): Command {
         },
         { policy, clock: Date.now, logger },
       );
-      process.stdout.write(`${JSON.stringify({ baseUrl: server.baseUrl, port: server.port, model: flags.modelName, policy: policy.version })}\n`);
-      logger.info(`listening on ${server.baseUrl}`, { latencyMs: flags.latencyMs, maxConcurrency: flags.maxConcurrency });
-      await new Promise<void>((resolve) => {
+      // Handlers go in before the ready line: whoever reads it may signal at once.
+      const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      process.stdout.write(`${JSON.stringify({ baseUrl: server.baseUrl, port: server.port, model: flags.modelName, policy: policy.version })}\n`);
+      logger.info(`listening on ${server.baseUrl}`, { latencyMs: flags.latencyMs, maxConcurrency: flags.maxConcurrency });
+      await stopped;
       await server.close();
       await policy.close?.();
       logger.info('stopped', { ...server.stats() });
