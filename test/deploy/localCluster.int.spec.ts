@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createKafkaCommand } from '../../streams/cli/commands/kafka.js';
-import { ensureKafkaJars, findRepoRoot, processRssBytes, startLocalKafka, stopLocalKafka } from '../../streams/transport/kafka/localCluster.js';
+import { ensureKafkaJars, findRepoRoot, localKafkaStatus, processRssBytes, startLocalKafka, stopLocalKafka } from '../../streams/transport/kafka/localCluster.js';
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -127,6 +127,23 @@ describe('local Kafka cluster management', () => {
     const pid = Number(readFileSync(join(dir, 'node-1', 'kafka.pid'), 'utf8'));
     expect(alive(pid)).toBe(true);
     expect(Array.isArray(await topics(bootstrap))).toBe(true);
+    expect(localKafkaStatus(dir)).toMatchObject({ bootstrap, running: true, nodes: [{ id: 1, pid }] });
+
+    // A second `up` on the same dir returns the running broker instead of restarting it.
+    const out2: string[] = [];
+    const spy2 = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out2.push(String(chunk));
+      return true;
+    });
+    const err3 = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await createKafkaCommand().parseAsync(['up', '--dir', dir], { from: 'user' });
+    } finally {
+      spy2.mockRestore();
+      err3.mockRestore();
+    }
+    expect(out2.join('').trim()).toBe(bootstrap);
+    expect(Number(readFileSync(join(dir, 'node-1', 'kafka.pid'), 'utf8'))).toBe(pid);
 
     const err2 = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
@@ -135,5 +152,6 @@ describe('local Kafka cluster management', () => {
       err2.mockRestore();
     }
     expect(alive(pid)).toBe(false);
+    expect(localKafkaStatus(dir)?.running).toBe(false);
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { startLocalKafka, stopLocalKafka } from '../../transport/kafka/localCluster.js';
+import { localKafkaStatus, startLocalKafka, stopLocalKafka } from '../../transport/kafka/localCluster.js';
 
 const DEFAULT_DIR = '.kafka/run';
 
@@ -20,15 +20,24 @@ export function createKafkaCommand(): Command {
 
   kafka
     .command('up')
-    .description('fetch the jars if missing, format, start, wait until ready, print the bootstrap address')
+    .description('fetch the jars if missing, format, start, wait until ready, print the bootstrap address (reuses a cluster already running in --dir)')
     .addOption(new Option('--nodes <n>', 'number of nodes').choices(['1', '3']).default('1'))
     .option('--port <port>', 'first port (node i uses port+2(i-1) and the next one); default: free ports', parsePort)
     .option('--dir <dir>', 'directory for configs, data, logs and pid files', DEFAULT_DIR)
     .option('--heap-mb <mb>', 'JVM heap per node in MiB', (v) => Number(v), 512)
     .option('--fresh', 'wipe data left by a previous run in --dir', false)
     .action(async (opts: { nodes: string; port?: number; dir: string; heapMb: number; fresh: boolean }) => {
+      const nodes = opts.nodes === '3' ? 3 : 1;
+      const current = localKafkaStatus(resolve(opts.dir));
+      const samePlan = current !== null && current.nodes.length === nodes && (opts.port === undefined || current.nodes[0]?.port === opts.port);
+      if (current?.running === true && samePlan && !opts.fresh) {
+        // Idempotent: a second `up` (CI retry, another terminal) reuses the running cluster.
+        process.stderr.write(`kafka up: already running in ${resolve(opts.dir)}\n`);
+        process.stdout.write(`${current.bootstrap}\n`);
+        return;
+      }
       const cluster = await startLocalKafka({
-        nodes: opts.nodes === '3' ? 3 : 1,
+        nodes,
         basePort: opts.port,
         dir: resolve(opts.dir),
         heapMb: opts.heapMb,

@@ -215,6 +215,42 @@ export async function stopLocalKafka(dir: string): Promise<void> {
   );
 }
 
+/** What {@link localKafkaStatus} reports about a cluster directory. */
+export interface LocalKafkaStatus {
+  readonly bootstrap: string;
+  readonly clusterId: string;
+  /** Every node of the plan with its live pid, or 0 when its JVM is not running. */
+  readonly nodes: readonly LocalKafkaNode[];
+  /** True when every node's JVM is running. */
+  readonly running: boolean;
+}
+
+/**
+ * The cluster last started in `dir` (from its `cluster.json` and pid files), or null if none was.
+ * Lets `kafka up` return the running cluster instead of restarting it.
+ */
+export function localKafkaStatus(dir: string): LocalKafkaStatus | null {
+  const root = resolve(dir);
+  const state = readState(root);
+  if (state === null) return null;
+  const nodes = state.nodes.map((n) => {
+    const nodeDir = join(root, `node-${n.id}`);
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(join(nodeDir, 'kafka.pid'), 'utf8').trim());
+    } catch {
+      pid = 0;
+    }
+    return { id: n.id, port: n.port, controllerPort: n.controllerPort, pid: pid > 0 && isOurKafka(pid, nodeDir) ? pid : 0 };
+  });
+  return {
+    bootstrap: state.nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
+    clusterId: state.clusterId,
+    nodes,
+    running: nodes.every((n) => n.pid > 0),
+  };
+}
+
 /** Resident set size of a process in bytes (Linux /proc), or null if unknown. */
 export function processRssBytes(pid: number): number | null {
   try {
