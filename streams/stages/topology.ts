@@ -42,7 +42,8 @@ export interface TopologyDeps {
   readonly producer: Producer;
   readonly policy: () => Policy;
   readonly domainOf: (name: string) => Domain;
-  readonly encoder: ParquetEncoder;
+  /** Needed by the sink stage only. */
+  readonly encoder?: ParquetEncoder;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: () => number;
@@ -83,6 +84,7 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
     case 'linearize':
       return { stages: [await startStage(linearizeStageSpec({ linearize: config.linearize, concurrency: 4, ...group(deps) }, { domainOf: deps.domainOf, metrics }), stageDeps)], sinks: [] };
     case 'sink': {
+      if (deps.encoder === undefined) throw new TypeError('the sink stage needs a Parquet encoder');
       const traceSink = createTraceParquetSink({ dir: config.out, encoder: deps.encoder, metrics });
       const traces = fileSinkStage<Trace, Trace>(
         {

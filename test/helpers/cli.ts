@@ -31,3 +31,34 @@ export function runCli(args: readonly string[], options: { readonly cwd?: string
     else child.stdin.end();
   });
 }
+
+/** A long-running `astro-stream` process (a stage) whose output is kept for failure messages. */
+export interface CliProcess {
+  readonly pid: number;
+  output(): string;
+  /** Sends `signal` and resolves with the exit code (or signal) once the process is gone. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startCli(args: readonly string[], options: { readonly cwd?: string } = {}): CliProcess {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  return {
+    pid: child.pid ?? -1,
+    output: () => output,
+    exited,
+    stop: async (signal = 'SIGTERM', timeoutMs = 60_000) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

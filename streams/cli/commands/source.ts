@@ -103,7 +103,8 @@ async function publishProblems(brokers: string[], topic: string, results: AsyncI
   const logger = stderrLogger('source');
   const transport = createKafkaTransport({ brokers, clientId: 'astro-stream-source', logger });
   try {
-    await transport.createTopics([...allTopicSpecs({ partitions }), topicSpec(topic, { partitions }), dlqSpecFor(topic)]);
+    const specs = new Map([...allTopicSpecs({ partitions }), topicSpec(topic, { partitions }), dlqSpecFor(topic)].map((s) => [s.name, s]));
+    await transport.createTopics([...specs.values()]);
     const producer = await transport.producer();
     let published = 0;
     let deadLettered = 0;

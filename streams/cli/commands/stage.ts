@@ -67,11 +67,25 @@ export function createStageCommand(): Command {
         }),
       );
       await runStageProcess(name as StageName, config, flags.group);
+      // Everything is flushed and committed; a library handle still open (a kafkajs timer) must not
+      // keep the process alive after a clean stop. Unref'd, so it only fires if something lingers.
+      setTimeout(() => process.exit(0), 2000).unref();
     });
 }
 
 async function runStageProcess(name: StageName, config: ReturnType<typeof parseRunConfig>, group: string | undefined): Promise<void> {
   const logger = stderrLogger(`stage ${name}`);
+  // Signals are handled from the first moment: a stop requested while still connecting waits for
+  // the start to finish and then shuts down cleanly (exit 0) instead of dying mid-join.
+  let signalled: string | undefined;
+  let onSignal: ((signal: string) => void) | undefined;
+  const handler = (signal: string) => () => {
+    signalled ??= signal;
+    onSignal?.(signal);
+  };
+  process.once('SIGTERM', handler('SIGTERM'));
+  process.once('SIGINT', handler('SIGINT'));
+
   const metrics = new InMemoryMetrics();
   const transport = createKafkaTransport({ brokers: config.brokers ?? [], clientId: `astro-stream-${name}`, logger });
   await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
@@ -90,7 +104,7 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
         return policy;
       },
       domainOf,
-      encoder: encoder ?? ParquetEncoder.create({ workers: 1 }),
+      ...(encoder === undefined ? {} : { encoder }),
       metrics,
       logger,
       clock: Date.now,
@@ -98,32 +112,31 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
     },
     [name],
   );
-  logger.info(`started; group members of ${topology.stages.map((s) => s.name).join(', ')}`);
+  logger.info(`started; member of ${topology.stages.map((s) => s.name).join(', ')}`);
 
-  let stopping: Promise<void> | undefined;
-  const shutdown = (signal: string): Promise<void> =>
-    (stopping ??= (async () => {
-      logger.info(`${signal}: stopping (finishing in-flight work, flushing, committing)`);
-      await topology.stop();
-      if (name === 'sink') {
-        const domain = domainOf(config.domain);
-        await mergeManifestFiles(config.out, topology.files(), {
-          command: `astro-stream stage sink --brokers ${(config.brokers ?? []).join(',')}`,
-          configs: { run: config, search: topologyConfig.search, linearize: topologyConfig.linearize },
-          config_hashes: { search: configHash(topologyConfig.search), linearize: linearizeConfigHash(topologyConfig.linearize), verifier: domain.verifier.configHash },
-          versions: { astro_stream: ASTRO_STREAM_VERSION, policy: 'see trees', verifier: verifierId(domain.verifier), linearizer: linearizerId },
-          counts: metrics.snapshot().counters,
-        });
-      }
-      await producer.close();
-      await encoder?.close();
-      await policy?.close?.();
-      await transport.close();
-      logger.info('stopped');
-    })());
-  await new Promise<void>((resolve, reject) => {
-    process.once('SIGTERM', () => void shutdown('SIGTERM').then(resolve, reject));
-    process.once('SIGINT', () => void shutdown('SIGINT').then(resolve, reject));
+  const shutdown = async (signal: string): Promise<void> => {
+    logger.info(`${signal}: stopping (finishing in-flight work, flushing, committing)`);
+    await topology.stop();
+    if (name === 'sink') {
+      const domain = domainOf(config.domain);
+      await mergeManifestFiles(config.out, topology.files(), {
+        command: `astro-stream stage sink --brokers ${(config.brokers ?? []).join(',')}`,
+        configs: { run: config, search: topologyConfig.search, linearize: topologyConfig.linearize },
+        config_hashes: { search: configHash(topologyConfig.search), linearize: linearizeConfigHash(topologyConfig.linearize), verifier: domain.verifier.configHash },
+        versions: { astro_stream: ASTRO_STREAM_VERSION, policy: 'see trees', verifier: verifierId(domain.verifier), linearizer: linearizerId },
+        counts: metrics.snapshot().counters,
+      });
+    }
+    await producer.close();
+    await encoder?.close();
+    await policy?.close?.();
+    await transport.close();
+    logger.info('stopped');
+  };
+  const signal = await new Promise<string>((resolve, reject) => {
+    if (signalled !== undefined) resolve(signalled);
+    onSignal = resolve;
     topology.failed.catch(reject);
   });
+  await shutdown(signal);
 }
