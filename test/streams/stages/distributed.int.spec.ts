@@ -181,3 +181,45 @@ describe('stages as separate processes over a real Kafka broker', () => {
     expect(await traceRows(out)).toEqual(reference);
   }, 300_000);
 });
+
+describe('the topology on a 3-broker cluster (replication factor 3, min ISR 2)', () => {
+  let kafka: TestKafka;
+  let transport: Transport;
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    kafka = await startTestKafka({ nodes: 3 });
+    transport = createKafkaTransport({ brokers: kafka.brokers, logger: silentLogger });
+  }, 240_000);
+
+  afterAll(async () => {
+    await transport?.close();
+    await kafka?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('loses nothing and duplicates nothing when a broker is killed mid-run', async () => {
+    const reference = mkdtempSync(join(tmpdir(), 'astro-3n-ref-'));
+    const out = mkdtempSync(join(tmpdir(), 'astro-3n-'));
+    dirs.push(reference, out);
+    const expected = await embeddedReference(reference);
+    const created = await runCli(['topics', 'create', '--brokers', kafka.bootstrap, '--replication-factor', '3']);
+    expect(created.code, created.stderr).toBe(0);
+    const { search, others } = startStages(kafka.bootstrap, out);
+    await withProcesses(
+      () => [...search, ...others],
+      async () => {
+        const source = await runCli(['source', 'countdown', '--problems', PROBLEMS, '--numbers', '3', '--seed', '3', '--brokers', kafka.bootstrap]);
+        expect(source.code, source.stderr).toBe(0);
+        await waitFor(async () => [...(await transport.endOffsets(TREES_TOPIC)).values()].reduce((a, b) => a + b, 0) > 0, { timeoutMs: 120_000 });
+        const victim = kafka.cluster.nodes[1];
+        if (victim === undefined) throw new Error('no node 2');
+        await kafka.cluster.stopNode(victim.id, 'SIGKILL');
+        await waitForDrain(transport, PIPELINE_EDGES, { pollMs: 500 });
+      },
+    );
+    const rows = await traceRows(out);
+    expect(new Set(rows.map((r) => r.trace_id)).size).toBe(rows.length);
+    expect(rows).toEqual(expected);
+  }, 360_000);
+});
