@@ -3,12 +3,14 @@ import { Command } from 'commander';
 import { AppError } from '../../operators/common/errors.js';
 import { createDatasetCommand } from './commands/dataset.js';
 import { createEvalCommand } from './commands/eval.js';
+import { createKafkaCommand } from './commands/kafka.js';
 import { createReplayCommand } from './commands/replay.js';
 import { createRunCommand } from './commands/run.js';
 import { createServePolicyCommand } from './commands/servePolicy.js';
 import { createSourceCommand } from './commands/source.js';
 import { createStageCommand } from './commands/stage.js';
 import { createTopicsCommand } from './commands/topics.js';
+import { createVerifyCommand } from './commands/verify.js';
 import { ASTRO_STREAM_VERSION } from './util.js';
 
 /**
@@ -28,6 +30,8 @@ export function createProgram(): Command {
   program.addCommand(createSourceCommand());
   program.addCommand(createTopicsCommand());
   program.addCommand(createEvalCommand());
+  program.addCommand(createVerifyCommand());
+  program.addCommand(createKafkaCommand());
   return program;
 }
 
