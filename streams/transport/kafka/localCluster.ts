@@ -25,7 +25,7 @@ export interface LocalKafkaOptions {
   readonly heapMb?: number;
   /** Repository root (holds `deploy/kafka/` and `.kafka/libs`). Default: found from this module. */
   readonly repoRoot?: string;
-  /** Give up waiting for readiness after this long. Default 90 s. */
+  /** Give up waiting for readiness after this long. Default 120 s (JVMs start slowly on a loaded 2-core box). */
   readonly readyTimeoutMs?: number;
   /** Start the JVMs in their own session so they outlive this process (`kafka up`). Default false. */
   readonly detached?: boolean;
@@ -142,7 +142,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
     return pid;
   };
   const bootstrap = state.nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
-  const timeoutMs = options.readyTimeoutMs ?? 90_000;
+  const timeoutMs = options.readyTimeoutMs ?? 120_000;
 
   const startStart = performance.now();
   for (const n of state.nodes) launch(n.id);
