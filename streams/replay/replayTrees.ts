@@ -78,6 +78,10 @@ export interface ReplayReport {
   readonly files: number;
   readonly source_bytes: number;
   readonly wall_ms: number;
+  /** Of wall_ms: reading and decoding the source (incl. joining the consumer group). */
+  readonly read_ms: number;
+  /** Of wall_ms: waiting for Parquet encoding and durable writes after the last tree was linearized. */
+  readonly write_wait_ms: number;
   readonly trees_per_s: number;
   readonly mb_per_s: number;
   readonly out: string;
@@ -114,6 +118,7 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
     if (byId.has(tree.tree_id)) duplicates += 1;
     else byId.set(tree.tree_id, tree);
   });
+  const readMs = now() - startedAt;
   const ids = [...byId.keys()].sort();
   deps.logger?.info('replaying trees', { source: source.describe, trees: ids.length, duplicates });
 
@@ -176,7 +181,9 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
       if (config.archiveTrees && labelled.length > 0) files.push(await treeSink.writeBatch(labelled, seq));
     })();
   }
+  const lastTreeAt = now();
   await writing;
+  const writeWaitMs = now() - lastTreeAt;
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const wallMs = now() - startedAt;
@@ -199,6 +206,8 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
     files: files.length,
     source_bytes: sourceBytes,
     wall_ms: Math.round(wallMs),
+    read_ms: Math.round(readMs),
+    write_wait_ms: Math.round(writeWaitMs),
     trees_per_s: seconds > 0 ? ids.length / seconds : 0,
     mb_per_s: seconds > 0 ? sourceBytes / 1e6 / seconds : 0,
     out: config.out,

@@ -1,0 +1,158 @@
+/**
+ * Replay benchmark: rebuilding a dataset from `astro.trees.v1` (consume, decode, verify,
+ * linearize, Parquet, manifest) against the raw kafkajs consume of the same topic by a fresh
+ * group in the same run, on a local single-node broker. Target: replay ≥ 0.5× raw trees/s.
+ *
+ * Trees are real: a small in-process run of the built-in Countdown pipeline, each tree then
+ * published `copies` times under distinct tree ids (so the replay does the full work per copy).
+ *
+ * usage: npx tsc -p tsconfig.json && node dist/bench/replay.js [trees=3000] [rounds=3]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import kafkajs from 'kafkajs';
+import { domainOf } from '../domains/registry.js';
+import { silentLogger } from '../operators/common/metrics.js';
+import { defaultLinearizeConfig } from '../operators/linearize/linearizeConfig.js';
+import { SearchTreeCodec, TREES_TOPIC, type SearchTree } from '../schemas/searchTree.js';
+import { runPipeline } from '../streams/cli/commands/run.js';
+import { parseRunConfig } from '../streams/cli/runConfig.js';
+import { archiveSource } from '../streams/replay/archiveSource.js';
+import { createNoModelPolicy } from '../streams/replay/noModelPolicy.js';
+import { replayTrees, type ReplayReport } from '../streams/replay/replayTrees.js';
+import { topicSource } from '../streams/replay/topicSource.js';
+import { ParquetEncoder } from '../streams/sinks/parquetEncoder.js';
+import { readTreeArchive } from '../streams/sinks/treeArchiveSink.js';
+import { startLocalKafka } from '../streams/transport/kafka/localCluster.js';
+import { createKafkaTransport } from '../streams/transport/kafka/kafkaTransport.js';
+
+const total = Number(process.argv[2] ?? 3000);
+const rounds = Number(process.argv[3] ?? 3);
+const PARTITIONS = 4;
+
+interface Measure {
+  readonly trees: number;
+  readonly bytes: number;
+  readonly ms: number;
+}
+const rate = (m: Measure): { treesPerS: number; mbPerS: number } => ({ treesPerS: m.trees / (m.ms / 1000), mbPerS: m.bytes / 1e6 / (m.ms / 1000) });
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** The baseline: a fresh kafkajs group reads the whole topic (no decode), from connect to the last offset. */
+async function rawConsume(brokers: string[], group: string): Promise<Measure> {
+  const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  const started = performance.now();
+  await admin.connect();
+  const ends = new Map((await admin.fetchTopicOffsets(TREES_TOPIC)).map((p) => [p.partition, Number(p.high)]));
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [TREES_TOPIC], fromBeginning: true });
+  let trees = 0;
+  let bytes = 0;
+  const pending = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          trees += 1;
+          bytes += m.value?.byteLength ?? 0;
+          if (Number(m.offset) === (ends.get(batch.partition) ?? 0) - 1) pending.delete(batch.partition);
+        }
+        if (pending.size === 0) resolve();
+      },
+    });
+  });
+  const ms = performance.now() - started;
+  await consumer.disconnect();
+  return { trees, bytes, ms };
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'astro-bench-replay-'));
+  const cluster = await startLocalKafka({ nodes: 1, dir: join(work, 'kafka'), fresh: true, heapMb: 512 });
+  const brokers = cluster.bootstrap.split(',');
+  const encoder = ParquetEncoder.create({ workers: 1 });
+  try {
+    // Real trees from the built-in pipeline (in memory), then copies under new ids.
+    const run = join(work, 'run');
+    await runPipeline(parseRunConfig({ problems: 24, seed: 3, numbers: 3, out: run, search: { iterations: 16 } }), { progress: null, logger: silentLogger });
+    const base: SearchTree[] = [];
+    for await (const t of readTreeArchive(run)) base.push(t as SearchTree);
+    const trees = Array.from({ length: total }, (_, i) => {
+      const t = base[i % base.length] as SearchTree;
+      return { ...t, tree_id: `${t.tree_id}-copy${i}` };
+    });
+    const transport = createKafkaTransport({ brokers, logLevel: 'error' });
+    await transport.createTopics([{ name: TREES_TOPIC, partitions: PARTITIONS, retentionMs: -1 }]);
+    const producer = await transport.producer();
+    for (let i = 0; i < trees.length; i += 50) {
+      await producer.send(TREES_TOPIC, trees.slice(i, i + 50).map((t) => ({ key: t.problem_id, value: SearchTreeCodec.encode(t) })));
+    }
+    await producer.close();
+    const topicBytes = trees.reduce((n, t) => n + SearchTreeCodec.encode(t).byteLength, 0);
+    process.stdout.write(`topic: ${trees.length} trees, ${(topicBytes / 1e6).toFixed(1)} MB (${base.length} distinct searches), ${PARTITIONS} partitions\n`);
+
+    const raw: Measure[] = [];
+    const replay: Measure[] = [];
+    const readOnly: Measure[] = [];
+    let lastReport: ReplayReport | undefined;
+    for (let r = 0; r < rounds; r++) {
+      raw.push(await rawConsume(brokers, `bench.raw.${r}`));
+      // Read + decode only (the replay's source), to split transport cost from rebuild cost.
+      {
+        let n = 0;
+        let b = 0;
+        const t0 = performance.now();
+        await topicSource({ topic: TREES_TOPIC, groupId: `bench.read.${r}` }, { transport }).read((t) => {
+          n += 1;
+          b += t.bytes;
+        });
+        readOnly.push({ trees: n, bytes: b, ms: performance.now() - t0 });
+      }
+      const out = join(work, `replay-${r}`);
+      const noModel = createNoModelPolicy();
+      const t0 = performance.now();
+      lastReport = await replayTrees(
+        topicSource({ topic: TREES_TOPIC, groupId: `bench.replay.${r}` }, { transport }),
+        { linearize: defaultLinearizeConfig, out, treesPerFile: 1000, archiveTrees: false, command: 'bench' },
+        { domainOf, encoder, clock: Date.now, policyCalls: noModel.calls, version: 'bench' },
+      );
+      replay.push({ trees: lastReport.trees_read, bytes: lastReport.source_bytes, ms: performance.now() - t0 });
+      process.stdout.write(`  round ${r}: replay ${lastReport.wall_ms} ms = read ${lastReport.read_ms} + rebuild ${lastReport.wall_ms - lastReport.read_ms - lastReport.write_wait_ms} + final write wait ${lastReport.write_wait_ms}\n`);
+      await rm(out, { recursive: true, force: true });
+    }
+    // The same trees from an Arrow archive on disk (the embedded-run path).
+    const archiveOut = join(work, 'archive-replay');
+    const archiveReport = await replayTrees(
+      archiveSource(run),
+      { linearize: defaultLinearizeConfig, out: archiveOut, treesPerFile: 1000, archiveTrees: false, command: 'bench' },
+      { domainOf, encoder, clock: Date.now, version: 'bench' },
+    );
+    await transport.close();
+
+    const show = (name: string, ms: Measure[]): { treesPerS: number; mbPerS: number } => {
+      const m = { trees: ms[0]?.trees ?? 0, bytes: ms[0]?.bytes ?? 0, ms: median(ms.map((x) => x.ms)) };
+      const r = rate(m);
+      process.stdout.write(`${name.padEnd(34)} ${m.trees} trees  median ${m.ms.toFixed(0).padStart(6)} ms  ${r.treesPerS.toFixed(0).padStart(6)} trees/s  ${r.mbPerS.toFixed(2).padStart(6)} MB/s\n`);
+      return r;
+    };
+    const base1 = show('raw kafkajs consume (baseline)', raw);
+    const read1 = show('replay source: consume + decode', readOnly);
+    const full = show('replay: consume→verify→linearize→parquet', replay);
+    process.stdout.write(`ratio replay/raw trees/s: ${(full.treesPerS / base1.treesPerS).toFixed(2)} (target >= 0.5); read+decode/raw: ${(read1.treesPerS / base1.treesPerS).toFixed(2)}\n`);
+    process.stdout.write(
+      `replay report (last round): ${lastReport?.traces} traces, ${lastReport?.policy_calls} policy calls; archive replay of the ${base.length} base trees: ${archiveReport.trees_per_s.toFixed(0)} trees/s\n`,
+    );
+  } finally {
+    await encoder.close();
+    await cluster.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
