@@ -1,7 +1,7 @@
 import { normalizeAnswer } from './normalize.js';
-import { numbersEqual, parseNumber } from './numeric.js';
+import { numbersEqual, parseNumber, toFloat } from './numeric.js';
 import { parseShape, type AnswerShape } from './structure.js';
-import { createCas, symbolicEqual, type Cas } from './symbolic.js';
+import { createCas, numericValue, symbolicEqual, type Cas } from './symbolic.js';
 
 /**
  * Configuration of answer comparison. Plain data: it is hashed into every verdict.
@@ -138,6 +138,17 @@ function scalarsEqual(a: string, b: string, ctx: Ctx): boolean {
     return numbersEqual(na, nb, ctx.config.floatDecimals);
   }
   ctx.cas ??= createCas();
+  // A decimal against a closed form (`3.141593` vs `\pi`): math-verify's rule, both rounded to
+  // `floatDecimals` places, so an answer given to 6 decimals is accepted and 3.14 is not.
+  const decimal = na?.isFloat === true ? { n: na, other: b } : nb?.isFloat === true ? { n: nb, other: a } : null;
+  if (decimal !== null) {
+    const v = numericValue(ctx.cas, decimal.other, ctx.config);
+    if (v !== undefined && Math.abs(v.im) < 1e-12 && Math.abs(v.re) < 1e15) {
+      ctx.lastMethod = 'numeric';
+      const scale = 10 ** ctx.config.floatDecimals;
+      return Math.round(toFloat(decimal.n) * scale) === Math.round(v.re * scale);
+    }
+  }
   const sym = symbolicEqual(ctx.cas, a, b, ctx.config);
   ctx.lastMethod = sym === undefined ? 'none' : 'symbolic';
   return sym === true;

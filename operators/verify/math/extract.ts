@@ -18,45 +18,35 @@ const WHOLE_MAX_CHARS = 120;
 
 /**
  * Returns the content of the last `\boxed{...}` / `\fbox{...}` (nested braces allowed; also the
- * `\boxed 5` form), or null when none is complete.
+ * `\boxed 5` form), or null when none is complete. One forward pass with a brace stack, so
+ * thousands of unbalanced boxes cost linear time, not quadratic.
  */
 export function lastBoxed(text: string): string | null {
-  let idx = Math.max(text.lastIndexOf('\\boxed'), text.lastIndexOf('\\fbox'));
-  while (idx >= 0) {
-    const found = readBoxAt(text, idx);
-    if (found !== null) return found;
-    // An unbalanced last box falls back to the previous one (lastIndexOf clamps -1 to 0, so stop
-    // at the start explicitly or this would loop forever).
-    if (idx === 0) break;
-    idx = Math.max(text.lastIndexOf('\\boxed', idx - 1), text.lastIndexOf('\\fbox', idx - 1));
-  }
-  return null;
-}
-
-function readBoxAt(text: string, idx: number): string | null {
-  const cmdLen = text.startsWith('\\boxed', idx) ? 6 : 5;
-  let i = idx + cmdLen;
-  if (text[i] === ' ') {
-    // `\boxed 5`: the argument runs to the next `$` or whitespace.
-    const m = /^ +([^\s$]+)/.exec(text.slice(i, i + 200));
-    return m?.[1] ?? null;
-  }
-  while (text[i] === ' ') i++;
-  if (text[i] !== '{') return null;
-  let depth = 0;
-  for (let j = i; j < text.length; j++) {
-    const c = text[j];
-    if (c === '\\') {
-      j++; // an escaped brace `\{` does not open a group
+  // For each open `{`: the index where a box's content starts, or -1 for a plain group.
+  const stack: number[] = [];
+  let best: { start: number; end: number } | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92 /* \\ */) {
+      const box = /^\\(?:boxed|fbox) *\{/.exec(text.slice(i, i + 16));
+      if (box !== null) {
+        i += box[0].length - 1;
+        stack.push(i + 1);
+      } else i++; // skip the escaped character: `\{` does not open a group
       continue;
     }
-    if (c === '{') depth++;
-    else if (c === '}') {
-      depth--;
-      if (depth === 0) return text.slice(i + 1, j);
+    if (c === 123 /* { */) stack.push(-1);
+    else if (c === 125 /* } */) {
+      const start = stack.pop();
+      if (start !== undefined && start >= 0 && (best === null || start > best.start)) best = { start, end: i };
     }
   }
-  return null;
+  const spaced = Math.max(text.lastIndexOf('\\boxed '), text.lastIndexOf('\\fbox '));
+  if (spaced >= 0 && (best === null || spaced > best.start)) {
+    const m = /^\\(?:boxed|fbox) +([^\s${}]+)/.exec(text.slice(spaced, spaced + 200));
+    if (m?.[1] !== undefined) return m[1];
+  }
+  return best === null ? null : text.slice(best.start, best.end);
 }
 
 /**

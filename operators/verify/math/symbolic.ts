@@ -65,6 +65,22 @@ export function symbolicEqual(cas: Cas, a: string, b: string, config: SymbolicCo
   }
 }
 
+/**
+ * Numeric value of a closed expression (no free variables), or undefined when the CAS cannot
+ * evaluate it to a finite number. Used to compare `\pi` with a decimal like 3.141593.
+ */
+export function numericValue(cas: Cas, s: string, config: Pick<SymbolicConfig, 'maxCasChars'>): { re: number; im: number } | undefined {
+  if (s.length > config.maxCasChars || DANGEROUS.test(s)) return undefined;
+  try {
+    const e = cas.ce.parse(s);
+    if (!e.isValid || !isValueLike(e) || e.unknowns.length > 0) return undefined;
+    const n = e.N();
+    return Number.isFinite(n.re) && Number.isFinite(n.im) ? { re: n.re, im: n.im } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const NON_VALUE_HEADS = new Set(['Equal', 'Less', 'Greater', 'LessEqual', 'GreaterEqual', 'Tuple', 'List', 'Set', 'Sequence', 'Delimiter', 'Interval', 'Matrix', 'Error', 'Pair', 'Triple', 'Single']);
 
 function isValueLike(e: BoxedExpression): boolean {

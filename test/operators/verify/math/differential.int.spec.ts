@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,24 +23,37 @@ function runMathVerify(pairs: readonly DiffPair[], dir: string): boolean[] {
 
 describe('math verifier vs math-verify 0.9 (differential)', () => {
   it('agrees on ≥ 99% of rewritten-equivalent and near-miss pairs built from the shared datasets', () => {
-    // GSM8K answers are all integers: 300 of them exercise every rule that applies.
-    const pairs = buildDiffPairs(loadGoldAnswers(DATASETS), 7, 500).filter((p, i) => p.source !== 'gsm8k' || i % 1 === 0);
+    // GSM8K answers are all integers: 500 of them exercise every rule that applies. The hand-written
+    // tricky pairs (test/fixtures/math) ride along in the same python run.
+    const tricky = readFileSync(join(ROOT, 'test/fixtures/math/tricky-pairs.jsonl'), 'utf8').trim().split('\n').map((l) => {
+      const t = JSON.parse(l) as { gold: string; pred: string; expected: boolean; class: string };
+      return { gold: t.gold, pred: t.pred, expected: t.expected, rule: `tricky:${t.class}`, source: 'fixture' } satisfies DiffPair;
+    });
+    // All MATH-500, AIME and AMC golds; GSM8K golds are all integers, so its first 100 already
+    // exercise every rule that applies (keeps math-verify's share of the run near 25 s).
+    let gsm = 0;
+    const golds = loadGoldAnswers(DATASETS).filter((g) => g.source !== 'gsm8k' || gsm++ < 100);
+    const pairs = [...buildDiffPairs(golds, 7, 500), ...tricky];
     const dir = mkdtempSync(join(tmpdir(), 'math-diff-'));
     const theirs = runMathVerify(pairs, dir);
     expect(theirs).toHaveLength(pairs.length);
     const cas = createCas();
     const disagreements: Record<string, unknown>[] = [];
+    const oursWrongOnTricky: string[] = [];
     pairs.forEach((p, i) => {
       const g = extractAnswer(p.gold)?.answer ?? '';
       const q = extractAnswer(p.pred)?.answer ?? '';
       const ours = compareAnswers(g, q, undefined, { cas });
+      if (p.source === 'fixture' && ours.equal !== p.expected) oursWrongOnTricky.push(`${p.rule}: ${p.gold} vs ${p.pred}`);
       if (ours.equal !== theirs[i]) disagreements.push({ ...p, ours: ours.equal, mathVerify: theirs[i], method: ours.method, goldNormalized: ours.goldNormalized, predNormalized: ours.predNormalized });
     });
     const report = join(dir, 'disagreements.jsonl');
     writeFileSync(report, disagreements.map((d) => JSON.stringify(d)).join('\n') + '\n');
     const agreement = 1 - disagreements.length / pairs.length;
     console.log(`differential: ${pairs.length} pairs, agreement ${(agreement * 100).toFixed(2)}%, ${disagreements.length} disagreements → ${report}`);
-    expect(pairs.length).toBeGreaterThan(2000);
+    expect(pairs.length).toBeGreaterThan(3000);
     expect(agreement).toBeGreaterThanOrEqual(0.99);
-  });
+    expect(tricky.length).toBeGreaterThan(40);
+    expect(oursWrongOnTricky).toEqual([]);
+  }, 150_000);
 });
