@@ -121,6 +121,7 @@ export function createReplayCommand(): Command {
       if (flags.fromDir !== undefined && (flags.fromOffset !== undefined || flags.fromTime !== undefined || flags.toTime !== undefined)) {
         throw new AppError('config', '--from-offset, --from-time and --to-time apply to --from-topic only');
       }
+      if (flags.fromTopic !== undefined && flags.brokers === undefined) throw new AppError('config', '--from-topic needs --brokers');
       if (flags.fromOffset !== undefined && flags.fromOffset < 0) throw new AppError('config', '--from-offset must be >= 0');
       if (flags.treesPerFile !== undefined && flags.treesPerFile < 1) throw new AppError('config', '--trees-per-file must be >= 1');
       if (flags.group !== undefined && (Object.values(STAGE_GROUPS) as string[]).includes(flags.group)) {
@@ -137,7 +138,7 @@ export function createReplayCommand(): Command {
         flags.fromTopic === undefined
           ? undefined
           : createKafkaTransport({
-              brokers: flags.brokers === undefined ? [] : parseBrokers(flags.brokers),
+              brokers: parseBrokers(flags.brokers as string),
               clientId: 'astro-stream-replay',
               logger,
             });
@@ -148,7 +149,7 @@ export function createReplayCommand(): Command {
           base = baseLinearizeConfig((await readReplayManifest(await datasetDirOf(flags.fromDir)))?.manifest ?? null);
           source = archiveSource(flags.fromDir);
         } else {
-          if (transport === undefined || flags.brokers === undefined) throw new AppError('config', '--from-topic needs --brokers');
+          if (transport === undefined) throw new AppError('config', '--from-topic needs --brokers');
           source = topicSource(
             {
               topic: flags.fromTopic as string,
