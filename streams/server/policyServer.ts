@@ -144,15 +144,24 @@ export async function startPolicyServer(config: PolicyServerConfig, deps: Policy
       queueMax = Math.max(queueMax, waited);
       const slow = every(config.failures.slowEvery, r);
       if (slow) injected.slow += 1;
+      // The emulated latency is the generation time: the real compute runs inside it, not after it,
+      // so a slot is held for max(latency, compute) as on a real server.
+      const computed = completeWithPolicy(deps.policy, { ...body, stop: typeof body.stop === 'string' ? [body.stop] : body.stop }, r).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
       await sleep(config.latencyMs + (slow ? config.failures.slowMs : 0));
       if (every(config.failures.errorEvery, r)) {
         injected.errors += 1;
+        await computed;
         sendError(res, 500, `injected failure on request ${r}`, 'server_error');
         return;
       }
+      const outcome = await computed;
       let result;
       try {
-        result = await completeWithPolicy(deps.policy, { ...body, stop: typeof body.stop === 'string' ? [body.stop] : body.stop }, r);
+        if (!outcome.ok) throw outcome.error;
+        result = outcome.value;
       } catch (error) {
         if (error instanceof AppError && !error.retriable) sendError(res, 400, error.message, 'invalid_request_error');
         else sendError(res, 500, error instanceof Error ? error.message : String(error), 'server_error');
