@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InferenceSession } from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { domainOf } from '../../../domains/registry.js';
 import { silentLogger } from '../../../operators/common/metrics.js';
 import { linearizeConfigHash, parseLinearizeConfig, type LinearizeConfig } from '../../../operators/linearize/linearizeConfig.js';
@@ -9,6 +10,7 @@ import type { Verifier } from '../../../operators/verify/verifier.js';
 import type { SearchTree } from '../../../schemas/searchTree.js';
 import type { Trace } from '../../../schemas/trace.js';
 import type { VerifiedTree } from '../../../schemas/verifiedTree.js';
+import { createOnnxCountdownPolicy } from '../../../streams/policies/onnxPolicy.js';
 import { readManifest, verifyManifestFiles } from '../../../streams/sinks/manifest.js';
 import { ParquetEncoder } from '../../../streams/sinks/parquetEncoder.js';
 import { readTreeArchive } from '../../../streams/sinks/treeArchiveSink.js';
@@ -72,10 +74,25 @@ describe('replayTrees from a run archive', () => {
 
   it('twice with another k mix: identical files, differing from the original only where the k mix does', async () => {
     const mix = { ...original, kMix: [...original.kMix, 3] };
+    // Every onnxruntime session creation and inference in this process is counted.
+    const created = vi.spyOn(InferenceSession, 'create');
+    // The typings describe a factory; at runtime InferenceSession is a class whose instances run().
+    const inferred = vi.spyOn((InferenceSession as unknown as { prototype: { run(): Promise<unknown> } }).prototype, 'run');
     const a = await replay('mix-a', mix);
     const b = await replay('mix-b', mix);
-    // Zero model calls, counted by the stand-in policy each replay reports from.
+    // Zero model calls: no model loaded, no inference, and the stand-in policy each replay reports from was never called.
+    expect([created.mock.calls.length, inferred.mock.calls.length]).toEqual([0, 0]);
     expect([a.calls, b.calls, a.report.policy_calls, b.report.policy_calls]).toEqual([0, 0, 0, 0]);
+    // The spies do see a model being loaded and run (positive control).
+    const policy = await createOnnxCountdownPolicy({ maxBatch: 8 });
+    const problem = domainOf('countdown').generate?.({ count: 1, seed: 1, difficulty: 3 })[0];
+    if (problem === undefined) throw new Error('no problem generated');
+    await policy.proposeSteps([{ problem, steps: [] }], 2, { seed: 1, temperature: 1, topP: 1 });
+    await policy.close?.();
+    expect(created.mock.calls.length).toBe(1);
+    expect(inferred.mock.calls.length).toBeGreaterThan(0);
+    created.mockRestore();
+    inferred.mockRestore();
 
     const ma = await readManifest(a.out);
     const mb = await readManifest(b.out);
