@@ -13,6 +13,8 @@ import type { RunConfig } from '../cli/runConfig.js';
 import { createCountdownNetPolicy } from '../policies/onnxPolicy.js';
 import { startPolicyWatcher } from '../policies/policyWatcher.js';
 import { ParquetEncoder } from '../sinks/parquetEncoder.js';
+import { createRlBatchSink } from '../sinks/rlBatchSink.js';
+import { rlBatchStageSpec } from '../sinks/rlBatchStage.js';
 import { lagOf } from '../stages/drain.js';
 import { STAGE_GROUPS } from '../stages/groups.js';
 import { rolloutStageSpec } from '../stages/rolloutStage.js';
@@ -50,6 +52,8 @@ export interface TrainingProgress {
 
 /** What a training run did, for the CLI summary and the benchmarks. */
 export interface TrainingSummary {
+  /** Clock at the start of the run (epoch ms): versions' `created_at` minus this is their wall time. */
+  readonly startedAt: number;
   readonly wallMs: number;
   readonly problemsFed: number;
   readonly trees: number;
@@ -150,6 +154,9 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
     ),
   );
   stages.push(await startStage(trainerTreesStageSpec(trainer), stageDeps), await startStage(trainerRolloutsStageSpec(trainer), stageDeps));
+  if (train.rlBatchGroups > 0) {
+    stages.push(await startStage(await rlBatchStageSpec({ groupsPerStep: train.rlBatchGroups, lingerMs: 1_000, dir: config.out }, createRlBatchSink({ dir: config.out })), stageDeps));
+  }
   let fatal: unknown;
   const loop = trainer.run().catch((error: unknown) => {
     fatal ??= error;
@@ -195,6 +202,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
   const stats = trainer.stats();
   const counters = metrics.snapshot().counters;
   return {
+    startedAt: started,
     wallMs: clock() - started,
     problemsFed: fed,
     trees: counters['search.trees'] ?? 0,

@@ -31,6 +31,8 @@ export const TrainConfig = z
     maxPolicyLag: z.number().int().nonnegative().default(4),
     /** Records a producer may publish per policy version before pausing for the trainer. */
     maxRecordsPerVersion: z.number().int().positive().default(400),
+    /** Rollout groups per verl/TRL Parquet step under `OUT/rl/` (the external-trainer bridge); 0 = off. */
+    rlBatchGroups: z.number().int().nonnegative().default(0),
     /** Problems kept queued ahead of the search stage by the built-in source. */
     sourceAhead: z.number().int().positive().default(16),
   })

@@ -21,7 +21,7 @@ describe('runTraining: the policy improves while the pipeline runs', () => {
   it('publishes content-addressed versions that solve more held-out problems than the initial network', async () => {
     out = await mkdtemp(join(tmpdir(), 'astro-train-'));
     const config = parseRunConfig({ out, seed: 7, search: { iterations: 16, rollouts: 4 } });
-    const summary = await runTraining(config, parseTrainConfig({ minutes: 1 }));
+    const summary = await runTraining(config, parseTrainConfig({ minutes: 1, rlBatchGroups: 64 }));
 
     expect(summary.trainer.published.length).toBeGreaterThanOrEqual(3);
     expect(summary.trees).toBeGreaterThan(50);
@@ -38,6 +38,10 @@ describe('runTraining: the policy improves while the pipeline runs', () => {
       expect(files).toContain(`${sha}.onnx`);
     }
     expect(summary.newestPolicy).toBe(summary.trainer.published.at(-1)?.path);
+    // The external-trainer bridge ran alongside: every rollout group landed in some verl step.
+    const rl = JSON.parse(await readFile(join(out, 'rl', 'manifest.json'), 'utf8')) as { steps: { groups: number; files: { layout: string }[] }[] };
+    expect(rl.steps.reduce((n, s) => n + s.groups, 0)).toBe(summary.rolloutGroups);
+    expect(rl.steps[0]?.files.map((f) => f.layout)).toEqual(['verl', 'trl']);
 
     const options = { problems: 300, seed: 1, numbers: 4, search: { kind: 'greedy' } as const };
     const before = await evaluatePolicyFile('builtin', options);
