@@ -12,3 +12,5 @@ export { nodeSequence, type NodeSequence, type SequenceEvent } from './nodeSeque
 export { renderTrace, type RenderOptions, type RenderedTrace } from './renderTrace.js';
 export { indexTree, type TreeIndex } from './treeIndex.js';
 export { chooseTarget, chooseWrongTerminals, terminalAnswer, type WrongChoice } from './chooseTerminals.js';
+export { filterBySelfEval, type SelfEvalConfig, type SelfEvalDeps, type SolutionJudge } from './selfEval.js';
+export { backtrackRewritePrompt, rewriteCompletion, stepRewritePrompt, type RewriteConfig, type RewriteDeps, type TextRewriter } from './rewrite.js';

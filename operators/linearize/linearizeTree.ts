@@ -1,4 +1,4 @@
-import { stableId } from '../common/hash.js';
+import { configHash, stableId } from '../common/hash.js';
 import { noopMetrics, type Metrics } from '../common/metrics.js';
 import { createRng, deriveSeed } from '../common/rng.js';
 import type { Domain } from '../../domains/domain.js';
@@ -10,6 +10,8 @@ import { lastBoxed } from './lastBoxed.js';
 import { linearizeConfigHash, linearizerId, type LinearizeConfig } from './linearizeConfig.js';
 import { nodeSequence, type NodeSequence } from './nodeSequence.js';
 import { renderTrace } from './renderTrace.js';
+import { rewriteCompletion, type RewriteConfig, type TextRewriter } from './rewrite.js';
+import { filterBySelfEval, type SelfEvalConfig, type SolutionJudge } from './selfEval.js';
 import { collectTerminals } from './terminals.js';
 import { indexTree, type TreeIndex } from './treeIndex.js';
 
@@ -19,6 +21,10 @@ export interface LinearizeTreeDeps {
   /** Re-verifies every trace's last `\boxed{}` (ASTRO-METHOD §4, last bullet). */
   readonly verifier: Verifier;
   readonly metrics?: Metrics;
+  /** Self-evaluation filter of Ψ (ASTRO-METHOD §3.2); off when absent. */
+  readonly selfEval?: { readonly config: SelfEvalConfig; readonly judge: SolutionJudge };
+  /** LLM rewriting of forward steps and backtrack clauses (§4); off when absent. Every rewritten trace is re-verified. */
+  readonly rewrite?: { readonly config: RewriteConfig; readonly rewriter: TextRewriter };
 }
 
 /** One trace about to be rendered. */
@@ -47,14 +53,26 @@ export async function linearizeTree(tree: VerifiedTree, config: LinearizeConfig,
     metrics.increment('linearize.invalid_trees');
     return [];
   }
+  // Self-evaluation and rewriting change the traces, so they are part of the config hash (and the trace ids) when on.
+  const hash =
+    deps.selfEval === undefined && deps.rewrite === undefined
+      ? linearizeConfigHash(config)
+      : configHash({ linearize: linearizeConfigHash(config), selfEval: deps.selfEval?.config, rewrite: deps.rewrite?.config });
+  let targets = correct;
+  if (deps.selfEval !== undefined) {
+    targets = await filterBySelfEval(tree.problem, index, correct, deps.selfEval.config, { judge: deps.selfEval.judge, metrics });
+    if (targets.length === 0) {
+      metrics.increment('linearize.self_eval_empty');
+      return [];
+    }
+  }
   metrics.increment('linearize.trees');
-  const hash = linearizeConfigHash(config);
   const emit = (plan: Plan, reflections: boolean): Promise<Trace | null> => writeTrace(tree, index, plan, reflections, config, hash, deps, metrics);
 
   const traces: Trace[] = [];
   for (const [variantIndex, k] of config.kMix.entries()) {
     const rng = createRng(deriveSeed(config.seed, tree.tree_id, variantIndex));
-    const target = chooseTarget(correct, rng);
+    const target = chooseTarget(targets, rng);
     if (target === undefined) continue;
     if (k === 0) {
       const trace = await emit({ variant: 'direct', variantIndex, sequence: nodeSequence(index, target.id, []) }, true);
@@ -103,12 +121,13 @@ async function writeTrace(
     reflectionEverySteps: config.reflectionEverySteps,
     describeStep: (step) => deps.domain.describeStep(step),
   });
-  if (config.maxTraceChars !== undefined && rendered.completion.length > config.maxTraceChars) {
+  const completion = deps.rewrite === undefined ? rendered.completion : await rewriteCompletion(rendered.completion, tree.problem.question, deps.rewrite.config, { rewriter: deps.rewrite.rewriter, metrics });
+  if (config.maxTraceChars !== undefined && completion.length > config.maxTraceChars) {
     metrics.increment('linearize.too_long');
     return null;
   }
-  const answer = lastBoxed(rendered.completion);
-  const verdict = answer === null ? null : await deps.verifier.verify(tree.problem, rendered.completion);
+  const answer = lastBoxed(completion);
+  const verdict = answer === null ? null : await deps.verifier.verify(tree.problem, completion);
   if (answer === null || verdict === null || !verdict.correct) {
     metrics.increment('linearize.reverify_failed');
     return null;
@@ -122,10 +141,10 @@ async function writeTrace(
     source: tree.problem.source,
     problem_json: JSON.stringify(tree.problem),
     prompt,
-    completion: rendered.completion,
+    completion,
     messages: [
       { role: 'user', content: prompt },
-      { role: 'assistant', content: rendered.completion },
+      { role: 'assistant', content: completion },
     ],
     answer,
     correct: true,
