@@ -50,10 +50,12 @@ function main(): void {
   const a = ours(pairs);
   const b = theirs(pairs, script);
   let agree = 0;
+  const differing: string[] = [];
   let oursVsIntent = 0;
   let theirsVsIntent = 0;
   pairs.forEach((p, i) => {
     if (a.verdicts[i] === b.verdicts[i]) agree++;
+    else differing.push(`  ${p.rule}: ${p.gold} vs ${p.pred} (ours ${String(a.verdicts[i])}, math-verify ${String(b.verdicts[i])}, intended ${String(p.expected)})`);
     if (a.verdicts[i] === p.expected) oursVsIntent++;
     if (b.verdicts[i] === p.expected) theirsVsIntent++;
   });
@@ -64,6 +66,7 @@ function main(): void {
   console.log(`| --- | ---: | ---: | ---: |`);
   console.log(`| astro-stream math@1.0.0 | ${a.seconds.toFixed(3)} | ${rate(a.seconds).toFixed(0)} | ${pct(oursVsIntent)} |`);
   console.log(`| math-verify 0.9 (Python) | ${b.seconds.toFixed(3)} | ${rate(b.seconds).toFixed(0)} | ${pct(theirsVsIntent)} |`);
+  if (differing.length > 0) console.log(`disagreements (first 20):\n${differing.slice(0, 20).join('\n')}`);
   console.log(`speed ratio: ${(b.seconds / a.seconds).toFixed(1)}x; agreement: ${pct(agree)} (${pairs.length - agree} disagreements)`);
 }
 

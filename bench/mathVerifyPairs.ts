@@ -36,7 +36,7 @@ const FRAC = /^(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}$/;
 const INT = /^-?\d+$/;
 
 const EQUIVALENT: Readonly<Record<string, Rule>> = {
-  spaces: (a) => (/^\d{1,3},/.test(a) ? null : ` ${a.replace(/([,+=]|-(?=\d))/g, ' $1 ')} `),
+  spaces: (a) => (/\d,(?:\\!)?\d{3}/.test(a) ? null : ` ${a.replace(/([,+=]|-(?=\d))/g, ' $1 ')} `),
   'frac-to-dfrac': (a) => (a.includes('\\frac') ? a.replace(/\\frac/g, '\\dfrac') : null),
   'frac-to-slash': (a) => {
     const m = FRAC.exec(a);
@@ -54,7 +54,7 @@ const EQUIVALENT: Readonly<Record<string, Rule>> = {
   'thousands-sep': (a) => (/^\d{4,}$/.test(a) ? Number(a).toLocaleString('en-US') : null),
   'left-right': (a) => (/^\(.*\)$/.test(a) ? `\\left(${a.slice(1, -1)}\\right)` : null),
   'reorder-list': (a) => {
-    if (/^[([{\\]/.test(a) || !a.includes(',') || /^\d{1,3}(?:,(?:\\!)?\s*\d{3})+$/.test(a)) return null;
+    if (/[()[\]{}]/.test(a) || /^[([{\\]/.test(a) || !a.includes(',') || /^\d{1,3}(?:,(?:\\!)?\s*\d{3})+$/.test(a)) return null;
     const parts = a.split(',').map((p) => p.trim());
     return parts.length > 1 ? [...parts].reverse().join(', ') : null;
   },

@@ -9,6 +9,8 @@ export function normalizeAnswer(raw: string): string {
   let s = raw.replace(/[\u2212\u2013]/g, '-').replace(/\u03c0/g, '\\pi ').replace(/\u00b7/g, '\\cdot ').replace(/\u00b0/g, '');
   // `\\` (matrix row break) must survive the removal of `\ ` spacing.
   s = s.replace(/\\\\/g, '\u0002');
+  // `,\!` is MATH's thousands separator (`11,\! 111,\! 100`): never a list comma.
+  s = s.replace(/(\d)\s*,\s*\\!\s*(?=\d{3}(?!\d))/g, '$1');
   s = s.replace(/\\!/g, '').replace(/\\displaystyle|\\[,;:]|\\quad|\\qquad|\\ |~/g, ' ').replace(/\s+/g, ' ').trim();
   s = s.replace(/\\\$|\$/g, '');
   // \left( → (, \left. / \right. vanish; \big-family sizing likewise.
