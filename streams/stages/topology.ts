@@ -16,7 +16,7 @@ import type { Producer, Transport } from '../transport/transport.js';
 import type { DrainEdge } from './drain.js';
 import { fileSinkStage, type FileSinkStage } from './fileSinkStage.js';
 import { STAGE_GROUPS } from './groups.js';
-import { linearizeStageSpec } from './linearizeStage.js';
+import { linearizeStageSpec, type LinearizeExtras } from './linearizeStage.js';
 import { searchStageSpec } from './searchStage.js';
 import { startStage, type RunningStage, type StageDeps } from './stageRuntime.js';
 import { verifyStageSpec } from './verifyStage.js';
@@ -49,6 +49,8 @@ export interface TopologyDeps {
   readonly clock: () => number;
   /** Consumer group to use instead of the stage's standard one (`stage --group`); sinks append `.traces` / `.trees`. */
   readonly groupId?: string;
+  /** Self-evaluation and LLM rewriting for the linearize stage (off when absent). */
+  readonly linearizeExtras?: LinearizeExtras;
 }
 
 export interface RunningTopology {
@@ -80,9 +82,9 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
         sinks: [],
       };
     case 'verify':
-      return { stages: [await startStage(verifyStageSpec({ concurrency: 4, timeoutMs: config.verifyTimeoutMs, ...group(deps) }, { verifier: deps.domainOf('countdown').verifier, verifierOf: (p) => deps.domainOf(p.domain).verifier, metrics }), stageDeps)], sinks: [] };
+      return { stages: [await startStage(verifyStageSpec({ concurrency: 32, timeoutMs: config.verifyTimeoutMs, ...group(deps) }, { verifier: deps.domainOf('countdown').verifier, verifierOf: (p) => deps.domainOf(p.domain).verifier, metrics }), stageDeps)], sinks: [] };
     case 'linearize':
-      return { stages: [await startStage(linearizeStageSpec({ linearize: config.linearize, concurrency: 4, ...group(deps) }, { domainOf: deps.domainOf, metrics }), stageDeps)], sinks: [] };
+      return { stages: [await startStage(linearizeStageSpec({ linearize: config.linearize, concurrency: 64, ...group(deps) }, { domainOf: deps.domainOf, metrics, ...(deps.linearizeExtras ?? {}) }), stageDeps)], sinks: [] };
     case 'sink': {
       if (deps.encoder === undefined) throw new TypeError('the sink stage needs a Parquet encoder');
       const traceSink = createTraceParquetSink({ dir: config.out, encoder: deps.encoder, metrics });

@@ -1,0 +1,155 @@
+/**
+ * Issue #3 benchmarks, in one run on one local broker:
+ *  1. traces/s through linearize → Parquet sink over Kafka vs over the memory transport, same
+ *     verified trees (ratio; target >= 0.5);
+ *  2. raw kafkajs consume throughput of the traces topic vs the sink stage's throughput on the
+ *     same topic (how close the sink runs to the consume limit).
+ *
+ *   npm run build && node dist/bench/kafkaSink.js [--problems 300] [--copies 4]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { countdownDomain } from '../domains/countdown/index.js';
+import { domainOf } from '../domains/registry.js';
+import { InMemoryMetrics, silentLogger } from '../operators/common/metrics.js';
+import { stableId } from '../operators/common/hash.js';
+import { defaultLinearizeConfig } from '../operators/linearize/linearizeConfig.js';
+import { searchTree } from '../operators/mcts/search.js';
+import { DEFAULT_SEARCH_CONFIG } from '../operators/mcts/searchConfig.js';
+import { labelTree } from '../operators/verify/labelTree.js';
+import { TRACES_TOPIC } from '../schemas/trace.js';
+import { allTopicSpecs } from '../schemas/topics.js';
+import { VerifiedTreeCodec, VERIFIED_TREES_TOPIC, type VerifiedTree } from '../schemas/verifiedTree.js';
+import { ParquetEncoder } from '../streams/sinks/parquetEncoder.js';
+import { createOnnxCountdownPolicy } from '../streams/policies/onnxPolicy.js';
+import { waitForDrain } from '../streams/stages/drain.js';
+import { STAGE_GROUPS } from '../streams/stages/groups.js';
+import { startTopology } from '../streams/stages/topology.js';
+import { createKafkaTransport } from '../streams/transport/kafka/kafkaTransport.js';
+import { startLocalKafka } from '../streams/transport/kafka/localCluster.js';
+import { createMemoryTransport } from '../streams/transport/memoryTransport.js';
+import type { Transport } from '../streams/transport/transport.js';
+
+const { values } = parseArgs({ options: { problems: { type: 'string', default: '300' }, copies: { type: 'string', default: '4' } } });
+
+// Valid trees from a real (small-budget) search; each is published `copies` times under new ids
+// so the stream is long enough to time without paying for more search.
+async function makeTrees(): Promise<VerifiedTree[]> {
+  const policy = await createOnnxCountdownPolicy({ maxBatch: 4096 });
+  const problems = countdownDomain.generate?.({ count: Number(values.problems), seed: 5, difficulty: 3 }) ?? [];
+  const trees: VerifiedTree[] = [];
+  for (const problem of problems) {
+    const tree = await searchTree(problem, { ...DEFAULT_SEARCH_CONFIG, iterations: 8, seed: 5 }, { policy, verifier: countdownDomain.verifier, clock: Date.now });
+    const verified = await labelTree(tree, countdownDomain.verifier);
+    if (verified.valid) trees.push(verified);
+  }
+  await policy.close?.();
+  const copies = Number(values.copies);
+  return trees.flatMap((t) => Array.from({ length: copies }, (_, c) => ({ ...t, tree_id: stableId('tree', t.tree_id, c) })));
+}
+
+/** linearize + sink stages over `transport`, timed from the first published tree to the last trace written. */
+async function linearizeToParquet(transport: Transport, trees: readonly VerifiedTree[]): Promise<{ seconds: number; traces: number }> {
+  const out = await mkdtemp(join(tmpdir(), 'bench-sink-'));
+  const metrics = new InMemoryMetrics();
+  const encoder = ParquetEncoder.create({ workers: 1 });
+  await transport.createTopics(allTopicSpecs({ partitions: 4 }));
+  const producer = await transport.producer();
+  const topology = await startTopology(
+    { search: { ...DEFAULT_SEARCH_CONFIG }, linearize: { ...defaultLinearizeConfig, seed: 5 }, searchConcurrency: 1, verifyTimeoutMs: 30_000, out, sink: { maxRecords: 1000, lingerMs: 100 } },
+    { transport, producer, policy: () => { throw new TypeError('no search in this benchmark'); }, domainOf, encoder, metrics, logger: silentLogger, clock: Date.now },
+    ['linearize', 'sink'],
+  );
+  const started = performance.now();
+  for (let i = 0; i < trees.length; i += 500) {
+    await producer.send(VERIFIED_TREES_TOPIC, trees.slice(i, i + 500).map((t) => ({ key: t.problem_id, value: VerifiedTreeCodec.encode(t) })));
+  }
+  await waitForDrain(transport, [
+    { groupId: STAGE_GROUPS.linearize, topic: VERIFIED_TREES_TOPIC },
+    { groupId: STAGE_GROUPS.sinkTraces, topic: TRACES_TOPIC },
+  ], { pollMs: 20 });
+  const seconds = (performance.now() - started) / 1000;
+  await topology.stop();
+  await producer.close();
+  await encoder.close();
+  await rm(out, { recursive: true, force: true });
+  return { seconds, traces: metrics.counter('traces.written') };
+}
+
+/** The sink stage alone on an already-filled traces topic, with a fresh group. */
+async function sinkOnly(transport: Transport, expected: number): Promise<number> {
+  const out = await mkdtemp(join(tmpdir(), 'bench-sink-only-'));
+  const metrics = new InMemoryMetrics();
+  const encoder = ParquetEncoder.create({ workers: 1 });
+  const producer = await transport.producer();
+  const started = performance.now();
+  const topology = await startTopology(
+    { search: { ...DEFAULT_SEARCH_CONFIG }, linearize: { ...defaultLinearizeConfig }, searchConcurrency: 1, verifyTimeoutMs: 30_000, out, sink: { maxRecords: 1000, lingerMs: 100 } },
+    { transport, producer, policy: () => { throw new TypeError('unused'); }, domainOf, encoder, metrics, logger: silentLogger, clock: Date.now, groupId: `bench-sink-${Date.now()}` },
+    ['sink'],
+  );
+  while (metrics.counter('traces.written') < expected) await new Promise((r) => setTimeout(r, 10));
+  const seconds = (performance.now() - started) / 1000;
+  await topology.stop();
+  await producer.close();
+  await encoder.close();
+  await rm(out, { recursive: true, force: true });
+  return expected / seconds;
+}
+
+/** Raw kafkajs: consume every record of the traces topic with a fresh group, no decoding. */
+async function rawConsume(brokers: string[], expected: number): Promise<{ perSecond: number; mbPerSecond: number }> {
+  const kafka = new Kafka({ brokers, clientId: 'bench-raw', logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-raw-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: TRACES_TOPIC, fromBeginning: true });
+  let count = 0;
+  let bytes = 0;
+  const started = performance.now();
+  let finished = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) bytes += m.value?.length ?? 0;
+        count += batch.messages.length;
+        if (count >= expected && finished === 0) {
+          finished = performance.now();
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  const seconds = (finished - started) / 1000;
+  return { perSecond: count / seconds, mbPerSecond: bytes / 1e6 / seconds };
+}
+
+const trees = await makeTrees();
+const dir = await mkdtemp(join(tmpdir(), 'bench-kafka-'));
+const cluster = await startLocalKafka({ nodes: 1, dir, fresh: true });
+try {
+  const memory = await linearizeToParquet(createMemoryTransport(), trees);
+  const kafkaTransport = createKafkaTransport({ brokers: cluster.bootstrap.split(','), logger: silentLogger });
+  const overKafka = await linearizeToParquet(kafkaTransport, trees);
+  const sinkRate = await sinkOnly(kafkaTransport, overKafka.traces);
+  await kafkaTransport.close();
+  const raw = await rawConsume(cluster.bootstrap.split(','), overKafka.traces);
+  const memRate = memory.traces / memory.seconds;
+  const kafkaRate = overKafka.traces / overKafka.seconds;
+  console.log(
+    [
+      `verified trees: ${trees.length} (valid 3-number Countdown trees x ${values.copies} copies), traces: ${overKafka.traces}`,
+      `linearize -> Parquet sink, memory transport: ${memRate.toFixed(0)} traces/s`,
+      `linearize -> Parquet sink, Kafka (1 local broker): ${kafkaRate.toFixed(0)} traces/s`,
+      `ratio Kafka / memory: ${(kafkaRate / memRate).toFixed(2)} (target >= 0.5)`,
+      `raw kafkajs consume of ${TRACES_TOPIC}: ${raw.perSecond.toFixed(0)} records/s (${raw.mbPerSecond.toFixed(1)} MB/s)`,
+      `sink stage alone on the same topic: ${sinkRate.toFixed(0)} traces/s = ${(sinkRate / raw.perSecond).toFixed(2)} of the raw consume rate`,
+    ].join('\n'),
+  );
+} finally {
+  await cluster.stop();
+  await rm(dir, { recursive: true, force: true });
+}
