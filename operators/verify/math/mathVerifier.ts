@@ -9,6 +9,10 @@ import { createCas } from './symbolic.js';
 export const MATH_VERIFIER_NAME = 'math';
 export const MATH_VERIFIER_VERSION = '1.0.0';
 
+// Extraction is linear, so long responses are fine; only pathological ones are cut (keeping the
+// end, where the final answer is).
+const MAX_RESPONSE_CHARS = 200_000;
+
 /**
  * Extracts the gold answer from a problem: its `answer` field (itself extracted when it holds a
  * `\boxed{}` or `#### n`), else its `solution`.
@@ -35,7 +39,7 @@ export function createMathVerifier(config: Partial<CompareConfig> = {}): Verifie
     configHash: configHash(full),
     verify(problem: Problem, response: string): Promise<Verdict> {
       const gold = goldAnswerOf(problem);
-      const extracted = extractAnswer(response.slice(-full.maxInputChars * 4));
+      const extracted = extractAnswer(response.length > MAX_RESPONSE_CHARS ? response.slice(-MAX_RESPONSE_CHARS) : response);
       if (gold === null) return Promise.resolve({ correct: false, extracted: extracted?.answer ?? null, normalized: null, reason: 'problem has no gold answer' });
       if (extracted === null) return Promise.resolve({ correct: false, extracted: null, normalized: null, reason: 'no final answer found' });
       const c = compareAnswers(gold, extracted.answer, full, { cas });

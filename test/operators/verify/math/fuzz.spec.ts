@@ -58,3 +58,24 @@ describe('math verifier fuzz: never hangs, never throws', () => {
     expect(performance.now() - t1).toBeLessThan(PER_CALL_MS);
   });
 });
+
+describe('math verifier fuzz: arbitrary unicode strings', () => {
+  it('extraction and comparison never throw and stay within the time bound', async () => {
+    const v = createMathVerifier();
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 400, unit: 'binary' }), fc.string({ maxLength: 60 }), async (response, gold) => {
+        const t0 = performance.now();
+        const verdict = await v.verify({ id: 'p', domain: 'math', source: 'fuzz', question: 'q', answer: gold }, response);
+        expect(typeof verdict.correct).toBe('boolean');
+        expect(performance.now() - t0).toBeLessThan(PER_CALL_MS);
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+  });
+
+  it('finds the final box of a long solution even after 100k characters of trailing text', async () => {
+    const v = createMathVerifier();
+    const verdict = await v.verify({ id: 'p', domain: 'math', source: 'fuzz', question: 'q', answer: '7' }, `so \\boxed{7}.${' And more.'.repeat(10_000)}`);
+    expect(verdict.correct).toBe(true);
+  });
+});
