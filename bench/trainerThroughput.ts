@@ -70,7 +70,7 @@ const md = [
   '',
   `In the closed loop (\`runTraining\`, ${seconds} s, default search 32/8/16, TrainConfig defaults: batch ${parseTrainConfig({}).batchSize} AlphaZero rows + up to ${parseTrainConfig({}).maxSequencesPerStep} GRPO sequences per step, a step per ${parseTrainConfig({}).newRowsPerStep} new rows):`,
   '',
-  `- ${t.steps} steps, ${t.rowsTrained} rows: **${pipelineRowsPerSec.toFixed(0)} rows/s over wall time**, ${steppingRowsPerSec.toFixed(0)} rows/s while stepping (${(steppingRowsPerSec / std256).toFixed(2)}× standalone batch 256: the worker shares 2 cores with search).`,
+  `- ${t.steps} steps, ${t.rowsTrained} rows: **${pipelineRowsPerSec.toFixed(0)} rows/s over wall time**, ${steppingRowsPerSec.toFixed(0)} rows/s while stepping (${(steppingRowsPerSec / std256).toFixed(2)}× standalone batch 256 measured just before; both under the same shared-machine load, so the ratio is noisy).`,
   `- trainer waiting for data: **${((t.waitingForDataMs / summary.wallMs) * 100).toFixed(1)}%** of wall time; stepping ${((t.trainMs / summary.wallMs) * 100).toFixed(1)}%; exporting ${((t.exportMs / summary.wallMs) * 100).toFixed(1)}%.`,
   `- producers (search + rollout) waiting for the trainer at the staleness bound: **${((summary.producersWaitingMs / summary.wallMs) * 100).toFixed(1)}%** of wall time (summed over both producers).`,
   `- ${summary.trees} trees, ${summary.rolloutGroups} rollout groups (${summary.counters['trainer.groups_equal_rewards_skipped'] ?? 0} with equal rewards, skipped), ${t.published.length} versions.`,
