@@ -28,6 +28,10 @@ export const RunConfig = z
     numbers: z.number().int().min(3).max(6).default(4),
     search: SearchConfigSchema.partial().default({}),
     linearize: LinearizeConfig.partial().default({}),
+    /** Self-evaluation of correct terminals by the LLM policy (ASTRO-METHOD §3.2): N judgments, all must approve. Off when absent. */
+    selfEval: z.object({ judgments: z.number().int().positive().default(8) }).strict().optional(),
+    /** LLM rewriting of forward steps and backtrack clauses (§4), each rewritten trace re-verified. Off when absent. */
+    rewrite: z.object({ steps: z.boolean().default(true), backtracks: z.boolean().default(true) }).strict().optional(),
     /** Problems searched at once. */
     concurrency: z.number().int().positive().default(2),
     /** Iterations of one tree in flight at once (virtual loss); 1 = sequential and reproducible. */
@@ -117,6 +121,15 @@ export function numberFlag(name: string): (value: string) => number {
     if (value.trim() === '' || !Number.isFinite(n)) throw new AppError('config', `${name} must be a number, got ${JSON.stringify(value)}`);
     return n;
   };
+}
+
+/** `--rewrite steps,backtracks` → which parts to rewrite. */
+export function parseRewrite(text: string): { steps: boolean; backtracks: boolean } {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  if (parts.length === 0 || parts.some((p) => p !== 'steps' && p !== 'backtracks')) {
+    throw new AppError('config', `--rewrite must be steps, backtracks or both (comma-separated), got ${JSON.stringify(text)}`);
+  }
+  return { steps: parts.includes('steps'), backtracks: parts.includes('backtracks') };
 }
 
 /** `--brokers a:9092,b:9092` → ['a:9092', 'b:9092']. */

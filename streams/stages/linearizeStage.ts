@@ -2,6 +2,7 @@ import { firstValueFrom, of } from 'rxjs';
 import type { Metrics } from '../../operators/common/metrics.js';
 import { ok, type Result } from '../../operators/common/result.js';
 import type { LinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
+import type { LinearizeTreeDeps } from '../../operators/linearize/linearizeTree.js';
 import { linearizeTrees } from '../../operators/linearize/linearizeTrees.js';
 import type { Verifier } from '../../operators/verify/verifier.js';
 import type { Domain } from '../../domains/domain.js';
@@ -16,7 +17,10 @@ export interface LinearizeStageConfig {
   readonly groupId?: string;
 }
 
-export interface LinearizeStageDeps {
+/** Optional LLM passes of the linearizer: self-evaluation of Ψ and rewriting (both off when absent). */
+export type LinearizeExtras = Pick<LinearizeTreeDeps, 'selfEval' | 'rewrite'>;
+
+export interface LinearizeStageDeps extends LinearizeExtras {
   /** The domain of each tree (by `problem.domain`). */
   readonly domainOf: (name: string) => Domain;
   readonly metrics: Metrics;
@@ -32,7 +36,13 @@ export function linearizeStageSpec(config: LinearizeStageConfig, deps: Linearize
     concurrency: config.concurrency,
     handle: async (tree): Promise<Result<StageOutcome>> => {
       const domain = deps.domainOf(tree.problem.domain);
-      const operator = linearizeTrees(config.linearize, { domain, verifier: domain.verifier, metrics: deps.metrics });
+      const operator = linearizeTrees(config.linearize, {
+        domain,
+        verifier: domain.verifier,
+        metrics: deps.metrics,
+        ...(deps.selfEval === undefined ? {} : { selfEval: deps.selfEval }),
+        ...(deps.rewrite === undefined ? {} : { rewrite: deps.rewrite }),
+      });
       const result = await firstValueFrom(of(tree).pipe(operator));
       if (!result.ok) return result;
       const records = result.value.map((trace) => ({ key: tree.tree_id, value: TraceCodec.encode(trace) }));

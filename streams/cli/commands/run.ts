@@ -13,7 +13,10 @@ import { PROBLEMS_TOPIC, ProblemCodec, type Problem } from '../../../schemas/pro
 import { allTopicSpecs } from '../../../schemas/topics.js';
 import { sourcesFromFiles, writeManifest, type DatasetManifest } from '../../sinks/manifest.js';
 import { ParquetEncoder } from '../../sinks/parquetEncoder.js';
+import type { Policy } from '../../../operators/mcts/policy.js';
 import { createPolicy } from '../../policies/factory.js';
+import { createLlmJudge, createLlmRewriter, type OpenAiPolicy } from '../../policies/openai/index.js';
+import type { LinearizeExtras } from '../../stages/linearizeStage.js';
 import { isProblemPreset, PROBLEM_PRESETS, type ProblemFieldMapping } from '../../sources/problemMapping.js';
 import { readJsonlProblems } from '../../sources/readJsonlProblems.js';
 import { readParquetProblems } from '../../sources/readParquetProblems.js';
@@ -23,7 +26,7 @@ import { createKafkaTransport } from '../../transport/kafka/kafkaTransport.js';
 import { createMemoryTransport } from '../../transport/memoryTransport.js';
 import type { Producer, Transport } from '../../transport/transport.js';
 import { startProgress } from '../progress.js';
-import { intFlag, numberFlag, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile, type RunConfig } from '../runConfig.js';
+import { intFlag, numberFlag, parseRewrite, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile, type RunConfig } from '../runConfig.js';
 import { formatSummary, summarize, type RunSummary } from '../summary.js';
 import { ASTRO_STREAM_VERSION, stderrLogger } from '../util.js';
 
@@ -55,6 +58,8 @@ interface RunFlags {
   readonly attempts?: number;
   readonly backoffMs?: number;
   readonly mistakeRate?: number;
+  readonly selfEval?: number;
+  readonly rewrite?: string;
 }
 
 /** Turns flags into a config layer (only the flags the user gave). */
@@ -83,6 +88,8 @@ function flagsToLayer(flags: RunFlags): Record<string, unknown> {
     },
     brokers: flags.brokers === undefined ? undefined : parseBrokers(flags.brokers),
     search: { iterations: flags.iterations, k: flags.k, rollouts: flags.rollouts },
+    selfEval: flags.selfEval === undefined ? undefined : { judgments: flags.selfEval },
+    rewrite: flags.rewrite === undefined ? undefined : parseRewrite(flags.rewrite),
     linearize: { kMix: flags.kMix === undefined ? undefined : parseKMix(flags.kMix), ablation: flags.ablation },
   };
 }
@@ -138,6 +145,17 @@ export async function loadProblems(config: RunConfig, logger: Logger): Promise<{
   return { problems, rejected };
 }
 
+/** Self-evaluation and rewriting need an LLM: only the openai policy has one. */
+function linearizeExtrasFor(config: RunConfig, policy: Policy, seed: number): LinearizeExtras | undefined {
+  if (config.selfEval === undefined && config.rewrite === undefined) return undefined;
+  if (!('completeRaw' in policy)) throw new AppError('config', '--self-eval and --rewrite need an LLM: use --policy openai');
+  const llm = policy as OpenAiPolicy;
+  return {
+    ...(config.selfEval === undefined ? {} : { selfEval: { config: { judgments: config.selfEval.judgments, seed }, judge: createLlmJudge(llm, (p) => domainOf(p.domain).prompt(p)) } }),
+    ...(config.rewrite === undefined ? {} : { rewrite: { config: { ...config.rewrite, seed }, rewriter: createLlmRewriter(llm) } }),
+  };
+}
+
 /** A producer that also keeps every dead letter it sends, so the run can report them. */
 function recordingDeadLetters(producer: Producer, into: DeadLetter[]): Producer {
   return {
@@ -169,6 +187,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
 
   const transport = deps.transport ?? (config.brokers ? createKafkaTransport({ brokers: config.brokers, clientId: 'astro-stream-run' }) : createMemoryTransport({ clock }));
   const policy = await createPolicy(config.policy, { domainOf, clock, metrics, logger, ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }) });
+  const extras = linearizeExtrasFor(config, policy, linearize.seed);
   const encoder = ParquetEncoder.create({ workers: 1 }, { metrics });
   await mkdir(config.out, { recursive: true });
   await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
@@ -176,7 +195,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   const producer = recordingDeadLetters(await transport.producer(), deadLetters);
   const topology = await startTopology(
     { search, linearize, searchConcurrency: config.concurrency, parallelIterations: config.parallelIterations, verifyTimeoutMs: config.verifyTimeoutMs, out: config.out, sink: config.sink },
-    { transport, producer, policy: () => policy, domainOf, encoder, metrics, logger, clock },
+    { transport, producer, policy: () => policy, domainOf, encoder, metrics, logger, clock, ...(extras === undefined ? {} : { linearizeExtras: extras }) },
   );
   const progress =
     deps.progress === null
@@ -261,6 +280,8 @@ export function createRunCommand(): Command {
     .option('--attempts <n>', 'openai: attempts per request before the problem goes to the DLQ (default 5)', intFlag('--attempts'))
     .option('--backoff-ms <ms>', 'openai: first retry delay, doubled per retry with ±20% jitter (default 300)', intFlag('--backoff-ms'))
     .option('--mistake-rate <p>', 'dry-run: probability that a sampled step is a mistake (default 0.3)', numberFlag('--mistake-rate'))
+    .option('--self-eval <n>', 'openai: keep a correct terminal only if the model approves it N times out of N (ASTRO self-evaluation; default off)', intFlag('--self-eval'))
+    .option('--rewrite <parts>', 'openai: rewrite "steps", "backtracks" or "steps,backtracks" with the model; rewritten traces are re-verified (default off)')
     .option('--parallel-iterations <n>', 'MCTS iterations of one tree in flight at once, with virtual loss (default 1: sequential, reproducible)', intFlag('--parallel-iterations'))
     .option('--source <kind>', 'countdown (generator), jsonl or parquet (default countdown; jsonl/parquet when --file is given)')
     .option('--file <path>', 'problem file of a jsonl/parquet source (e.g. ../shared/datasets/math500.jsonl)')

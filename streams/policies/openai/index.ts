@@ -5,3 +5,5 @@ export { createCircuitBreaker, DEFAULT_CIRCUIT_BREAKER, type CircuitBreaker, typ
 export { createInFlightLimiter, type InFlightLimiter } from './inFlightLimiter.js';
 export { lengthNormalizedLogprob, type ChoiceLogprobs } from './priors.js';
 export { LLAMA3_ASSISTANT_MARKER, LLAMA3_STOPS, LLAMA3_TEMPLATE, renderPrompt } from './promptTemplate.js';
+export { createLlmJudge, judgePrompt } from './llmJudge.js';
+export { createLlmRewriter } from './llmRewriter.js';

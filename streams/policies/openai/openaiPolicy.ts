@@ -69,6 +69,14 @@ export interface OpenAiPolicy extends Policy {
   takeUsage(problemId: string): PolicyUsage;
   readonly limiter: InFlightLimiter;
   readonly breaker: CircuitBreaker;
+  /**
+   * One completions request through the same retries, breaker and in-flight bound, its usage
+   * accounted to `accountTo` (judges and rewriters of the linearizer use it).
+   */
+  completeRaw(accountTo: string, body: Omit<CompletionRequest, 'model'>): Promise<CompletionResponse>;
+  /** The configured prompt template and end-of-turn stops, for callers building their own prompts. */
+  readonly template: string;
+  readonly endStops: readonly string[];
 }
 
 type MutableUsage = { promptTokens: number; completionTokens: number; calls: number };
@@ -157,6 +165,9 @@ export function createOpenAiPolicy(config: OpenAiPolicyConfig, deps: OpenAiPolic
     version: config.version ?? `openai@${config.model}`,
     limiter,
     breaker,
+    template: config.template,
+    endStops: config.endStops,
+    completeRaw: (accountTo, body) => call(accountTo, { ...body, model: config.model }),
 
     proposeSteps(states: readonly SearchState[], n: number, opts: SampleOptions): Promise<StepProposal[][]> {
       return Promise.all(

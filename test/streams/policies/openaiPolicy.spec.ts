@@ -6,6 +6,8 @@ import { STEP_DELIMITER } from '../../../operators/mcts/policy.js';
 import type { Problem } from '../../../schemas/problem.js';
 import {
   createCircuitBreaker,
+  createLlmJudge,
+  createLlmRewriter,
   createInFlightLimiter,
   createOpenAiPolicy,
   DEFAULT_OPENAI_POLICY_CONFIG,
@@ -209,5 +211,25 @@ describe('retries, breaker, in-flight bound, accounting', () => {
     expect(policy.takeUsage('p1')).toEqual({ promptTokens: 0, completionTokens: 0, calls: 0 });
     expect(policy.usage()).toEqual({ promptTokens: 30, completionTokens: 15, calls: 3 });
     expect(policy.version).toBe('openai@m');
+  });
+});
+
+describe('LLM judge and rewriter over the same client', () => {
+  it('judge: one request with n = N, short answers, "yes" approves', async () => {
+    const client = scriptedClient([() => choices([' Yes', 'No.', 'yes, it is', 'Maybe'])]);
+    const policy = createOpenAiPolicy(config, baseDeps(client));
+    const judgments = await createLlmJudge(policy, (p) => p.question).judge(problem, '## Step 1: 1+1 = \\boxed{2}', 4, 7);
+    expect(judgments).toEqual([true, false, true, false]);
+    expect(client.bodies[0]).toMatchObject({ n: 4, seed: 7, max_tokens: 4 });
+    expect(client.bodies[0]?.prompt).toContain('Is this solution correct');
+    expect(client.bodies[0]?.prompt).toContain('## Step 1: 1+1');
+  });
+
+  it('rewriter: one sample that stops at a blank line', async () => {
+    const client = scriptedClient([() => choices(['Next, we add.'])]);
+    const policy = createOpenAiPolicy(config, baseDeps(client));
+    expect(await createLlmRewriter(policy).complete('Rewrite this', 3)).toBe('Next, we add.');
+    expect(client.bodies[0]).toMatchObject({ n: 1, seed: 3 });
+    expect(client.bodies[0]?.stop).toContain(STEP_DELIMITER);
   });
 });
