@@ -45,7 +45,7 @@ export function archiveSource(path: string): ReplaySource {
       for await (const tree of readTreeArchive(dir)) trees.push(tree);
       // Archive rows have no per-record size: spread the file bytes evenly for MB/s accounting.
       const each = trees.length > 0 ? totalBytes / trees.length : 0;
-      for (const tree of trees) onTree({ tree, bytes: each });
+      trees.forEach((tree, row) => onTree({ tree, bytes: each, position: [0, row] }));
       const treeFiles = found?.manifest.files.filter((f) => f.kind === 'trees') ?? [];
       return {
         sources: sourcesFromFiles(treeFiles),

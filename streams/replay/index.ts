@@ -7,3 +7,7 @@ export { prepareTree, type PreparedTree } from './prepareTree.js';
 export { createNoModelPolicy, type CountingPolicy } from './noModelPolicy.js';
 export { baseLinearizeConfig, resolveLinearizeConfig, parseTimeFlag } from './replayConfig.js';
 export { ReplayLineage, ReplayManifest, LineageFile, readReplayManifest, writeReplayManifest } from './replayManifest.js';
+export { TreeSorter, type PositionedTree, type TreeSorterConfig } from './treeSorter.js';
+export { readTraceFile, readDatasetTraces, listTraceFiles } from './readTraceFiles.js';
+export { inspectDataset, type DatasetInspection, type InspectDeps } from './inspectDataset.js';
+export { compactDataset, type CompactConfig, type CompactDeps, type CompactReport } from './compactDataset.js';

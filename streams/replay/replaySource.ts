@@ -7,6 +7,11 @@ import type { ReplayLineage } from './replayManifest.js';
 export interface SourcedTree {
   readonly tree: SearchTree | VerifiedTree;
   readonly bytes: number;
+  /**
+   * Where the tree sits in its source, ordered: (partition, offset) for a topic, (0, row) for an
+   * archive read in file-name order. Of duplicate tree ids the lowest position is kept.
+   */
+  readonly position: readonly [number, number];
 }
 
 /** What a source learned while reading: lineage for the new manifest and what it could not use. */

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Domain } from '../../domains/domain.js';
 import { isProgrammerError, toAppError } from '../../operators/common/errors.js';
 import { InMemoryMetrics, noopMetrics, type Logger, type Metrics } from '../../operators/common/metrics.js';
@@ -15,6 +16,11 @@ import { createTreeArchiveSink } from '../sinks/treeArchiveSink.js';
 import { prepareTree } from './prepareTree.js';
 import { writeReplayManifest, type ReplayManifest } from './replayManifest.js';
 import type { ReplaySource } from './replaySource.js';
+import { TreeSorter } from './treeSorter.js';
+
+const DEFAULT_MAX_TREES_IN_MEMORY = 20_000;
+/** Spilled sort runs live here while a replay runs (dot-named: no reader globs it). */
+const SPILL_DIR = '.replay-spill';
 
 /** What to rebuild and where; validated at the edge (the CLI). */
 export interface ReplayConfig {
@@ -26,6 +32,8 @@ export interface ReplayConfig {
   readonly treesPerFile: number;
   /** Also archive the (re)labelled trees under `out/trees/`, so the new dataset can be replayed too. */
   readonly archiveTrees: boolean;
+  /** Trees held in memory while sorting by tree_id; beyond it sorted runs spill to `out/.replay-spill/`. Default 20 000. */
+  readonly maxTreesInMemory?: number;
   /** Recorded in the manifest (`command`). */
   readonly command: string;
   /** Extra configs recorded in the manifest (e.g. the replay window), by name. */
@@ -101,28 +109,31 @@ const bump = (m: Map<string, number>, key: string, by = 1): void => {
  * process: order comes from tree ids, not from arrival, and every trace field derives from the
  * tree and the config (`created_at` is the tree's).
  *
- * All trees of the window are held in memory to sort them (a tree is a few KB to ~100 KB).
+ * Memory is bounded: beyond `maxTreesInMemory` trees the sort spills runs to disk (external
+ * merge sort), and only one file's trees and rows are in memory while rebuilding.
  */
 export async function replayTrees(source: ReplaySource, config: ReplayConfig, deps: ReplayDeps): Promise<ReplayReport> {
   const metrics = deps.metrics ?? noopMetrics;
   const now = deps.now ?? (() => performance.now());
   const startedAt = now();
-  const byId = new Map<string, SearchTree | VerifiedTree>();
-  let treesRead = 0;
-  let duplicates = 0;
-  let sourceBytes = 0;
-  const info = await source.read(({ tree, bytes }) => {
-    treesRead += 1;
-    sourceBytes += bytes;
-    // First occurrence wins: source order is offset (or file) order, the same on every replay.
-    if (byId.has(tree.tree_id)) duplicates += 1;
-    else byId.set(tree.tree_id, tree);
-  });
-  const readMs = now() - startedAt;
-  const ids = [...byId.keys()].sort();
-  deps.logger?.info('replaying trees', { source: source.describe, trees: ids.length, duplicates });
-
   await mkdir(config.out, { recursive: true });
+  const sorter = new TreeSorter({ maxInMemory: config.maxTreesInMemory ?? DEFAULT_MAX_TREES_IN_MEMORY, spillDir: join(config.out, SPILL_DIR) });
+  let treesRead = 0;
+  let sourceBytes = 0;
+  let info: Awaited<ReturnType<ReplaySource['read']>>;
+  try {
+    info = await source.read(({ tree, bytes, position }) => {
+      treesRead += 1;
+      sourceBytes += bytes;
+      sorter.add({ tree, position });
+    });
+  } catch (error) {
+    sorter.close();
+    throw error;
+  }
+  const readMs = now() - startedAt;
+  deps.logger?.info('replaying trees', { source: source.describe, trees_read: treesRead });
+
   const traceSink = createTraceParquetSink({ dir: config.out, encoder: deps.encoder, metrics });
   const treeSink = createTreeArchiveSink({ dir: config.out, trees: 'verified', metrics });
   const linearizeMetrics = new InMemoryMetrics();
@@ -141,19 +152,20 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
   // One file is encoded on the worker while the next chunk is linearized on this thread.
   let writing: Promise<void> = Promise.resolve();
 
-  for (let start = 0, sequence = 0; start < ids.length; start += config.treesPerFile, sequence += 1) {
+  let trees = 0;
+  let sequence = 0;
+  const rebuild = async (chunk: readonly (SearchTree | VerifiedTree)[]): Promise<void> => {
     const rows: Trace[] = [];
     const labelled: VerifiedTree[] = [];
-    for (const id of ids.slice(start, start + config.treesPerFile)) {
-      const recorded = byId.get(id) as SearchTree | VerifiedTree;
-      byId.delete(id);
-      const domain = deps.domainOf(recorded.problem.domain);
-      const verifier = deps.verifierOf?.(domain.name) ?? domain.verifier;
-      verifiers.add(verifierId(verifier));
-      verifierHashes.add(verifier.configHash);
+    for (const recorded of chunk) {
       policies.add(recorded.policy_version);
       searchCalls += recorded.stats.policy_calls;
       try {
+        // An unknown domain is this tree's failure (kind `config`), not the whole rebuild's.
+        const domain = deps.domainOf(recorded.problem.domain);
+        const verifier = deps.verifierOf?.(domain.name) ?? domain.verifier;
+        verifiers.add(verifierId(verifier));
+        verifierHashes.add(verifier.configHash);
         const prepared = await prepareTree(recorded, verifier);
         if (prepared.reverified) reverified += 1;
         labelsChanged += prepared.labelsChanged;
@@ -170,17 +182,33 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
         // One bad tree must not sink the rebuild; it is counted and named.
         failed += 1;
         const e = toAppError(error, 'linearize');
-        deps.logger?.warn('replay skipped a tree', { tree_id: id, kind: e.kind, message: e.message });
+        deps.logger?.warn('replay skipped a tree', { tree_id: recorded.tree_id, kind: e.kind, message: e.message });
       }
     }
     traces += rows.length;
-    const seq = sequence;
+    const seq = sequence++;
     await writing;
     writing = (async () => {
       if (rows.length > 0) files.push(await traceSink.writeBatch(rows, seq));
       if (config.archiveTrees && labelled.length > 0) files.push(await treeSink.writeBatch(labelled, seq));
     })();
+  };
+
+  try {
+    let chunk: (SearchTree | VerifiedTree)[] = [];
+    for await (const { tree } of sorter.sorted()) {
+      trees += 1;
+      chunk.push(tree);
+      if (chunk.length >= config.treesPerFile) {
+        await rebuild(chunk);
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) await rebuild(chunk);
+  } finally {
+    sorter.close();
   }
+  const duplicates = sorter.duplicates();
   const lastTreeAt = now();
   await writing;
   const writeWaitMs = now() - lastTreeAt;
@@ -196,7 +224,7 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
     trees_reverified: reverified,
     labels_changed: labelsChanged,
     valid_trees: valid,
-    invalid_trees: ids.length - valid - failed,
+    invalid_trees: trees - valid - failed,
     failed_trees: failed,
     traces,
     traces_by_variant: sortedCounts(variants),
@@ -208,7 +236,7 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
     wall_ms: Math.round(wallMs),
     read_ms: Math.round(readMs),
     write_wait_ms: Math.round(writeWaitMs),
-    trees_per_s: seconds > 0 ? ids.length / seconds : 0,
+    trees_per_s: seconds > 0 ? trees / seconds : 0,
     mb_per_s: seconds > 0 ? sourceBytes / 1e6 / seconds : 0,
     out: config.out,
   };
@@ -224,7 +252,7 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
     counts: {
       ...linearizeMetrics.snapshot().counters,
       trees_read: treesRead,
-      trees: ids.length,
+      trees,
       duplicate_trees: duplicates,
       bad_records: info.badRecords,
       trees_reverified: reverified,

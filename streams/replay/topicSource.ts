@@ -63,7 +63,7 @@ export function topicSource(window: TopicWindow, deps: TopicSourceDeps): ReplayS
         }
         const range = ranges.get(r.partition);
         ranges.set(r.partition, { first: Math.min(range?.first ?? r.offset, r.offset), last: Math.max(range?.last ?? r.offset, r.offset) });
-        onTree({ tree: decoded.value, bytes: r.value.byteLength });
+        onTree({ tree: decoded.value, bytes: r.value.byteLength, position: [r.partition, r.offset] });
       };
 
       if (lastOf.size > 0) {

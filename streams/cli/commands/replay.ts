@@ -35,6 +35,7 @@ interface ReplayFlags {
   readonly maxTraceChars?: number;
   readonly config?: string;
   readonly treesPerFile?: number;
+  readonly maxTreesInMemory?: number;
   readonly archiveTrees: boolean;
   readonly json?: boolean;
 }
@@ -113,6 +114,7 @@ export function createReplayCommand(): Command {
     .option('--max-trace-chars <n>', 'drop traces whose completion is longer', intFlag('--max-trace-chars'))
     .option('--config <file>', 'JSON linearizer config, a run config (its "linearize" block) or a dataset manifest.json (its configs.linearize); flags override it')
     .option('--trees-per-file <n>', 'trees per output Parquet file (default 1000)', intFlag('--trees-per-file'))
+    .option('--max-trees-in-memory <n>', 'trees held while sorting by tree_id; more spill sorted runs to OUT/.replay-spill (default 20000)', intFlag('--max-trees-in-memory'))
     .option('--no-archive-trees', 'do not archive the labelled trees under OUT/trees/')
     .option('--json', 'print the report as JSON')
     .action(async (flags: ReplayFlags) => {
@@ -124,6 +126,7 @@ export function createReplayCommand(): Command {
       if (flags.fromTopic !== undefined && flags.brokers === undefined) throw new AppError('config', '--from-topic needs --brokers');
       if (flags.fromOffset !== undefined && flags.fromOffset < 0) throw new AppError('config', '--from-offset must be >= 0');
       if (flags.treesPerFile !== undefined && flags.treesPerFile < 1) throw new AppError('config', '--trees-per-file must be >= 1');
+      if (flags.maxTreesInMemory !== undefined && flags.maxTreesInMemory < 1) throw new AppError('config', '--max-trees-in-memory must be >= 1');
       if (flags.group !== undefined && (Object.values(STAGE_GROUPS) as string[]).includes(flags.group)) {
         throw new AppError('config', `--group ${flags.group} is a live stage's group; a replay must not move its offsets`);
       }
@@ -164,7 +167,14 @@ export function createReplayCommand(): Command {
         const linearize = resolveLinearizeConfig(base, fileLayer, flagLayer(flags));
         const report = await replayTrees(
           source,
-          { linearize, out: flags.out, treesPerFile: flags.treesPerFile ?? 1000, archiveTrees: flags.archiveTrees, command },
+          {
+            linearize,
+            out: flags.out,
+            treesPerFile: flags.treesPerFile ?? 1000,
+            archiveTrees: flags.archiveTrees,
+            command,
+            ...(flags.maxTreesInMemory === undefined ? {} : { maxTreesInMemory: flags.maxTreesInMemory }),
+          },
           { domainOf, encoder, clock: Date.now, metrics, logger, policyCalls: noModel.calls, version: ASTRO_STREAM_VERSION },
         );
         process.stdout.write(flags.json === true ? `${JSON.stringify(report)}\n` : formatReplayReport(report));

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
@@ -35,12 +35,12 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function replay(name: string, linearize: LinearizeConfig, extra: { verifier?: Verifier; from?: string } = {}): Promise<{ out: string; report: ReplayReport; calls: number }> {
+async function replay(name: string, linearize: LinearizeConfig, extra: { verifier?: Verifier; from?: string; maxTreesInMemory?: number } = {}): Promise<{ out: string; report: ReplayReport; calls: number }> {
   const out = join(root, name);
   const noModel = createNoModelPolicy();
   const report = await replayTrees(
     archiveSource(extra.from ?? join(src, 'trees')),
-    { linearize, out, treesPerFile: 2, archiveTrees: true, command: `test ${name}` },
+    { linearize, out, treesPerFile: 2, archiveTrees: true, command: `test ${name}`, ...(extra.maxTreesInMemory === undefined ? {} : { maxTreesInMemory: extra.maxTreesInMemory }) },
     {
       domainOf,
       encoder,
@@ -79,7 +79,9 @@ describe('replayTrees from a run archive', () => {
     // The typings describe a factory; at runtime InferenceSession is a class whose instances run().
     const inferred = vi.spyOn((InferenceSession as unknown as { prototype: { run(): Promise<unknown> } }).prototype, 'run');
     const a = await replay('mix-a', mix);
-    const b = await replay('mix-b', mix);
+    // The second replay sorts with 2 trees in memory: spilled runs must not change a byte.
+    const b = await replay('mix-b', mix, { maxTreesInMemory: 2 });
+    expect(await readdir(b.out)).toEqual(['manifest.json', 'traces', 'trees']);
     // Zero model calls: no model loaded, no inference, and the stand-in policy each replay reports from was never called.
     expect([created.mock.calls.length, inferred.mock.calls.length]).toEqual([0, 0]);
     expect([a.calls, b.calls, a.report.policy_calls, b.report.policy_calls]).toEqual([0, 0, 0, 0]);
