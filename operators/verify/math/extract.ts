@@ -62,7 +62,8 @@ export function extractAnswer(text: string): Extraction | null {
     const line = text.slice(hashIdx + 4).split('\n')[0]?.trim() ?? '';
     if (line.length > 0) return { answer: line, method: 'gsm8k' };
   }
-  const final = /final answer(?: is|:)\s*:?\s*([\s\S]{1,300})/gi;
+  // "The final answer is X", "the answer is X", "Answer: X".
+  const final = /\banswer(?: is|:)\s*:?\s*([\s\S]{1,300})/gi;
   let lastFinal: string | null = null;
   for (let m = final.exec(text); m !== null; m = final.exec(text)) lastFinal = m[1] ?? null;
   if (lastFinal !== null) {
@@ -71,7 +72,7 @@ export function extractAnswer(text: string): Extraction | null {
   }
   const trimmed = text.trim();
   if (trimmed.length === 0) return null;
-  if (trimmed.length <= WHOLE_MAX_CHARS && !/[.?!]\s+[A-Z]/.test(trimmed)) return { answer: trimmed, method: 'whole' };
+  if (trimmed.length <= WHOLE_MAX_CHARS && !/[.?!]\s+[A-Z]/.test(trimmed) && proseWords(trimmed) <= 2) return { answer: trimmed, method: 'whole' };
   const maths = [...trimmed.matchAll(/\$\$?([^$]{1,300})\$\$?|\\\[([\s\S]{1,300}?)\\\]/g)];
   const lastMath = maths[maths.length - 1];
   if (lastMath !== undefined) return { answer: (lastMath[1] ?? lastMath[2] ?? '').trim(), method: 'last-math' };
@@ -79,6 +80,11 @@ export function extractAnswer(text: string): Extraction | null {
   const lastNum = nums[nums.length - 1];
   if (lastNum !== undefined) return { answer: lastNum[0], method: 'last-number' };
   return null;
+}
+
+// Plain words outside LaTeX commands: `Evelyn` or `5 apples` is an answer, `so we get 5` is prose.
+function proseWords(s: string): number {
+  return (s.match(/(?<![\\a-zA-Z])[a-zA-Z]{2,}/g) ?? []).length;
 }
 
 // "The final answer is $3$. I hope it is correct." → "$3$": stop at the first sentence end that is

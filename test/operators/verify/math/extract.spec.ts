@@ -37,3 +37,16 @@ describe('extractAnswer on hostile input', () => {
     expect(extractAnswer('\\boxed{\\frac{1}{2')?.method).toBe('whole');
   });
 });
+
+describe('extractAnswer on short model outputs', () => {
+  it.each([
+    ['The answer is 5', '5', 'final-answer'],
+    ['Answer: \\frac{1}{2}.', '\\frac{1}{2}', 'final-answer'],
+    ['so we get 12', '12', 'last-number'],
+    ['Evelyn', 'Evelyn', 'whole'],
+    ['5 apples', '5 apples', 'whole'],
+    ['\\frac{\\sqrt{3}}{2}', '\\frac{\\sqrt{3}}{2}', 'whole'],
+  ])('%s → %s (%s)', (text, answer, method) => {
+    expect(extractAnswer(text)).toEqual({ answer, method });
+  });
+});
