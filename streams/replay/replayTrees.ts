@@ -246,7 +246,8 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
     format: 'astro-dataset@1',
     created_at: deps.clock(),
     command: config.command,
-    configs: { linearize: config.linearize, ...(config.extraConfigs ?? {}) },
+    // trees_per_file shapes the file layout, so it is part of what makes a rebuild reproducible.
+    configs: { linearize: config.linearize, replay: { trees_per_file: config.treesPerFile, archive_trees: config.archiveTrees }, ...(config.extraConfigs ?? {}) },
     config_hashes: { linearize: linearizeConfigHash(config.linearize), verifier: one(verifierHashes, 'none') },
     versions: { astro_stream: deps.version, policy: one(policies, 'none'), verifier: one(verifiers, 'none'), linearizer: linearizerId },
     counts: {

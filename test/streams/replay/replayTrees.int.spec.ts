@@ -143,6 +143,7 @@ describe('replayTrees from a run archive', () => {
     expect(m?.lineage?.source_manifest_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(m?.sources.every((s) => s.topic === 'astro.trees.v1')).toBe(true);
     expect(m?.config_hashes['linearize']).toBe(linearizeConfigHash(original));
+    expect(m?.configs['replay']).toEqual({ trees_per_file: 2, archive_trees: true });
     expect(m?.versions).toMatchObject({ verifier: 'countdown@1.0.0', linearizer: input.versions.linearizer, policy: input.versions.policy });
     expect(m?.counts['policy_calls']).toBe(0);
     const traceRows = m?.files.filter((f) => f.kind === 'traces').reduce((s, f) => s + f.rows, 0);
