@@ -24,6 +24,11 @@ export interface CompareConfig {
   readonly seed: number;
   /** Number of random points that must agree. */
   readonly samplePoints: number;
+  /**
+   * CAS calls allowed in one comparison. Structured answers multiply comparisons (two 60-item
+   * lists are up to 3600 pairs); a count, unlike a clock, keeps verdicts deterministic.
+   */
+  readonly maxCasCalls: number;
 }
 
 /** Defaults used by `createMathVerifier()` and the CLI. */
@@ -34,6 +39,7 @@ export const DEFAULT_COMPARE_CONFIG: CompareConfig = {
   relTolerance: 1e-9,
   seed: 20250703,
   samplePoints: 3,
+  maxCasCalls: 32,
 };
 
 /** Which check decided the comparison. */
@@ -67,7 +73,7 @@ export function compareAnswers(gold: string, pred: string, config: CompareConfig
   const base = { goldNormalized: g, predNormalized: p };
   if (g === p) return { equal: g.length > 0, method: 'string', ...base };
   if (g.length === 0 || p.length === 0) return { equal: false, method: 'none', ...base };
-  const ctx: Ctx = { config, cas: deps.cas, lastMethod: 'none' };
+  const ctx: Ctx = { config, cas: deps.cas, lastMethod: 'none', casCalls: 0 };
   if (shapesEqual(parseShape(g), parseShape(p), ctx)) return { equal: true, method: ctx.lastMethod, ...base };
   // `10\%` may be answered as 10 or as 0.1 (math-verify accepts both); normalization dropped the
   // sign, so retry with the percent side divided by 100.
@@ -87,6 +93,7 @@ interface Ctx {
   readonly config: CompareConfig;
   cas: Cas | undefined;
   lastMethod: CompareMethod;
+  casCalls: number;
 }
 
 function shapesEqual(a: AnswerShape, b: AnswerShape, ctx: Ctx): boolean {
@@ -118,7 +125,16 @@ function shapesEqual(a: AnswerShape, b: AnswerShape, ctx: Ctx): boolean {
 function unorderedEqual(xs: readonly AnswerShape[], ys: readonly AnswerShape[], ctx: Ctx): boolean {
   if (xs.length !== ys.length) return false;
   const used = new Array<boolean>(ys.length).fill(false);
+  // Identical items pair up first for free, so reordered lists spend no CAS budget.
+  const keys = ys.map((y) => JSON.stringify(y));
+  const rest: AnswerShape[] = [];
   for (const x of xs) {
+    const k = JSON.stringify(x);
+    const j = keys.findIndex((key, i) => !used[i] && key === k);
+    if (j >= 0) used[j] = true;
+    else rest.push(x);
+  }
+  for (const x of rest) {
     const j = ys.findIndex((y, k) => !used[k] && shapesEqual(x, y, ctx));
     if (j < 0) return false;
     used[j] = true;
@@ -137,6 +153,11 @@ function scalarsEqual(a: string, b: string, ctx: Ctx): boolean {
     ctx.lastMethod = 'numeric';
     return numbersEqual(na, nb, ctx.config.floatDecimals);
   }
+  if (ctx.casCalls >= ctx.config.maxCasCalls) {
+    ctx.lastMethod = 'none';
+    return false;
+  }
+  ctx.casCalls++;
   ctx.cas ??= createCas();
   // A decimal against a closed form (`3.141593` vs `\pi`): math-verify's rule, both rounded to
   // `floatDecimals` places, so an answer given to 6 decimals is accepted and 3.14 is not.

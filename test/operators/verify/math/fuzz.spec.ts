@@ -79,3 +79,20 @@ describe('math verifier fuzz: arbitrary unicode strings', () => {
     expect(verdict.correct).toBe(true);
   });
 });
+
+describe('math verifier: CAS budget on structured answers', () => {
+  it('two 60-item lists needing the CAS finish quickly: calls are capped per comparison', () => {
+    const gold = Array.from({ length: 60 }, (_, i) => `\\sqrt{${i + 2}}x^{${(i % 5) + 1}}`);
+    const commuted = [...gold].reverse().map((t) => t.replace(/^(\\sqrt\{\d+\})(x\^\{\d\})$/, '$2$1'));
+    const t0 = performance.now();
+    const c = compareAnswers(gold.join(','), commuted.join(','), undefined, { cas });
+    expect(performance.now() - t0).toBeLessThan(PER_CALL_MS);
+    // Past the budget the verdict is a deterministic "not equal", never a hang.
+    expect(c).toMatchObject({ equal: false, method: 'structure' });
+    // A reordered list of identical items needs no CAS call at all.
+    const d = compareAnswers(gold.join(','), [...gold].reverse().join(','), undefined, { cas });
+    expect(d).toMatchObject({ equal: true, method: 'structure' });
+    // And a short commuted list is within budget.
+    expect(compareAnswers(gold.slice(0, 4).join(','), commuted.slice(-4).join(','), undefined, { cas }).equal).toBe(true);
+  });
+});
