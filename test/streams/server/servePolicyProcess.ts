@@ -6,7 +6,7 @@ export interface ServePolicyProcess {
   readonly baseUrl: string;
   readonly port: number;
   /** GET /stats. */
-  stats(): Promise<Record<string, unknown> & { injected: Record<string, number> }>;
+  stats(): Promise<Record<string, unknown> & { injected: { errors: number; slow: number; truncated: number } }>;
   /** SIGTERM, then the exit code once it is gone. */
   stop(): Promise<number | null>;
   stderr(): string;
@@ -34,7 +34,7 @@ export function startServePolicy(args: readonly string[] = [], timeoutMs = 30_00
       resolve({
         baseUrl,
         port,
-        stats: async () => (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as Record<string, unknown> & { injected: Record<string, number> },
+        stats: async () => (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as Record<string, unknown> & { injected: { errors: number; slow: number; truncated: number } },
         stop: async () => {
           child.kill('SIGTERM');
           return exited;
