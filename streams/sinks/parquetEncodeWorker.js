@@ -2,63 +2,68 @@
 // vitest runs the TS sources and production runs dist/, and a .js entry resolves the same way
 // from both (tsc copies it to dist through allowJs).
 //
-// hyparquet-writer encodes synchronously (Dremel levels, dictionary trials, snappy), tens of ms
-// per thousand traces, so it runs here to keep the stage's event loop free.
+// Encoding is synchronous (levels, dictionary trials, snappy), so it runs here to keep the
+// stage's event loop free.
 //
-// workerData: { tables: Record<kind, { schema, columns, columnOptions? }>, codec, rowGroupRows, createdBy }
-// message in:  { id, kind, rows, last, kvMetadata? }: a file's rows may come in several chunks
-//              (so the sender's serialization never blocks its thread for long); `last` ends a file.
+// workerData: { tables: Record<kind, { schema, columnOptions?, plan }>, codec, rowGroupRows, createdBy }
+// message in:  { id, kind, rows, columns, last, kvMetadata? }: a file's rows come in chunks packed
+//              by RowPacker (parquetWire.ts) (so the sender never blocks its thread for long, and
+//              text arrives as transferred PLAIN bytes); `last` ends a file.
+//              { id, abort: true } drops a partial file.
 // message out: { id, ok: true, bytes: Uint8Array (transferred), sha256, encodeMs } | { id, ok: false, message }
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
-import { ByteWriter, parquetWrite } from 'hyparquet-writer';
-import { snappyCompress } from './snappyCompress.js';
+import { ByteWriter } from 'hyparquet-writer';
+import { writeColumnarParquet } from './columnarParquetWriter.js';
+import { createSnappyCompressor } from './snappyCompress.js';
 
 const { tables, codec, rowGroupRows, createdBy } = workerData;
 
 // Node 20's zlib provides GZIP without another package; our SNAPPY is ~2x hyparquet-writer's.
-const compressors = { SNAPPY: snappyCompress, GZIP: (input) => gzipSync(input) };
+// Both callers (hyparquet-writer's page writer and ours) copy a compressed page out before the
+// next call, so the snappy output buffer is reused across pages.
+const compressors = { SNAPPY: createSnappyCompressor(), GZIP: (input) => gzipSync(input) };
 
-/** Rows received so far for files whose last chunk has not arrived, by job id. */
+// Reused across files: after the first few files it has grown to a file's size and stops copying.
+const writer = new ByteWriter(1 << 22);
+
+/** Chunks received so far for files whose last chunk has not arrived, by job id. */
 const partial = new Map();
 
 if (!parentPort) throw new Error('parquetEncodeWorker.js must run as a worker thread');
 const port = parentPort;
 
 port.on('message', (job) => {
-  if (!job.last) {
-    const before = partial.get(job.id);
-    if (before) for (const row of job.rows) before.push(row);
-    else partial.set(job.id, job.rows);
+  // The sender found a value it cannot pack and has already failed the file.
+  if (job.abort) {
+    partial.delete(job.id);
     return;
   }
-  const started = performance.now();
-  const earlier = partial.get(job.id);
+  let chunks = partial.get(job.id);
+  if (!chunks) partial.set(job.id, (chunks = []));
+  chunks.push({ rows: job.rows, columns: job.columns });
+  if (!job.last) return;
   partial.delete(job.id);
+  const started = performance.now();
   try {
     const spec = tables[job.kind];
     if (!spec) throw new Error(`unknown parquet table kind: ${job.kind}`);
-    const rows = earlier ? earlier.concat(job.rows) : job.rows;
-    const options = spec.columnOptions ?? {};
-    const columnData = spec.columns.map((name) => {
-      const data = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) data[i] = rows[i][name];
-      return { name, data, ...options[name] };
-    });
-    const writer = new ByteWriter();
-    parquetWrite({
+    writeColumnarParquet({
       writer,
       schema: spec.schema,
-      columnData,
+      plan: spec.plan,
+      columnOptions: spec.columnOptions ?? {},
+      chunks,
+      rowGroupRows,
       codec,
       compressors,
-      rowGroupSize: rowGroupRows,
       kvMetadata: job.kvMetadata,
       createdBy,
     });
-    // getBuffer() copies out exactly the written bytes, so only those cross the thread boundary.
+    // Copy out exactly the written bytes: only those cross the thread boundary, and the writer's
+    // buffer stays here for the next file.
     const bytes = new Uint8Array(writer.getBuffer());
     // The manifest needs the checksum; hashing megabytes here keeps that off the stage's thread too.
     const sha256 = createHash('sha256').update(bytes).digest('hex');

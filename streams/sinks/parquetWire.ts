@@ -1,0 +1,234 @@
+import type { SchemaElement } from 'hyparquet';
+import { AppError } from '../../operators/common/errors.js';
+import type { ParquetTableSpec } from './traceParquetSchema.js';
+
+/**
+ * How the encoding worker receives one top-level column. Long text columns are UTF-8 encoded on
+ * the calling thread straight into PLAIN page layout and transferred (no structured clone of the
+ * strings, no second UTF-8 pass in the worker); the rest go as plain values for hyparquet-writer.
+ */
+export type ColumnPlan = ValuesColumnPlan | TextColumnPlan;
+
+/** A column hyparquet-writer encodes from JS values (dictionary trial, statistics). */
+export interface ValuesColumnPlan {
+  readonly name: string;
+  readonly fast: false;
+}
+
+/**
+ * A text column on the fast path: all of its leaves are BYTE_ARRAY, PLAIN, without statistics;
+ * either a flat string or a 3-level LIST of strings or of structs of strings.
+ */
+export interface TextColumnPlan {
+  readonly name: string;
+  readonly fast: true;
+  readonly shape: 'flat' | 'list';
+  /** Definition level of a present (possibly empty) top-level value: 1 if OPTIONAL, else 0. */
+  readonly columnDef: number;
+  /** 1 if list elements are OPTIONAL (a null element has its own level), else 0. */
+  readonly elementDef: number;
+  readonly leaves: readonly TextLeafPlan[];
+}
+
+/** One leaf of a fast text column. */
+export interface TextLeafPlan {
+  /** Struct field the leaf reads from each list element; absent for a flat column or a list of strings. */
+  readonly field?: string;
+  readonly path: readonly string[];
+  readonly maxDef: number;
+  readonly maxRep: number;
+  /** 1 if the leaf itself is OPTIONAL. */
+  readonly leafDef: number;
+}
+
+/** One leaf of a fast column, for one chunk of rows: PLAIN bytes (length-prefixed UTF-8) and levels. */
+export interface WireTextLeaf {
+  readonly bytes: Uint8Array;
+  /** Definition levels, one per level entry; absent when `maxDef` is 0. */
+  readonly def: Uint8Array | undefined;
+  /** Repetition levels; absent for flat columns. */
+  readonly rep: Uint8Array | undefined;
+  readonly levels: number;
+}
+
+/** One column of one chunk, in the table's column order. */
+export type WireColumn = { readonly values: unknown[] } | { readonly leaves: readonly WireTextLeaf[] };
+
+const optional = (e: SchemaElement | undefined): number => (e?.repetition_type === 'REQUIRED' ? 0 : 1);
+
+/**
+ * Splits a table's top-level columns into fast text columns and value columns. A column is fast
+ * when its options say `encoding: 'PLAIN'` and `statistics: false` and its shape is one the packer
+ * knows; anything else keeps hyparquet-writer's general path.
+ */
+export function planTable(spec: ParquetTableSpec): ColumnPlan[] {
+  const schema = spec.schema;
+  // Index of each top-level column's element: walk the root's children, skipping subtrees.
+  const tops = new Map<string, number>();
+  let i = 1;
+  const skip = (at: number): number => {
+    let next = at + 1;
+    for (let c = 0; c < (schema[at]?.num_children ?? 0); c++) next = skip(next);
+    return next;
+  };
+  while (i < schema.length) {
+    tops.set(schema[i]?.name ?? '', i);
+    i = skip(i);
+  }
+  return spec.columns.map((name): ColumnPlan => {
+    const options = spec.columnOptions?.[name];
+    const at = tops.get(name);
+    if (at === undefined) throw new AppError('config', `parquet column ${name} is not in the schema`);
+    if (options?.encoding !== 'PLAIN' || options.statistics !== false) return { name, fast: false };
+    const col = schema[at];
+    const text = (e: SchemaElement | undefined): boolean => e?.type === 'BYTE_ARRAY' && !e.num_children;
+    if (text(col)) {
+      const def = optional(col);
+      return { name, fast: true, shape: 'flat', columnDef: def, elementDef: 0, leaves: [{ path: [name], maxDef: def, maxRep: 0, leafDef: def }] };
+    }
+    // 3-level LIST: name (LIST) -> repeated group (1 child) -> element (string or struct of strings).
+    const repeated = schema[at + 1];
+    const element = schema[at + 2];
+    if (col?.converted_type !== 'LIST' || col.num_children !== 1 || repeated?.repetition_type !== 'REPEATED' || repeated.num_children !== 1 || element === undefined) {
+      return { name, fast: false };
+    }
+    const columnDef = optional(col);
+    const elementDef = optional(element);
+    const base = [name, repeated.name, element.name];
+    if (text(element)) {
+      return { name, fast: true, shape: 'list', columnDef, elementDef, leaves: [{ path: base, maxDef: columnDef + 1 + elementDef, maxRep: 1, leafDef: 0 }] };
+    }
+    const fields = schema.slice(at + 3, at + 3 + (element.num_children ?? 0));
+    if (!element.num_children || !fields.every(text)) return { name, fast: false };
+    return {
+      name,
+      fast: true,
+      shape: 'list',
+      columnDef,
+      elementDef,
+      leaves: fields.map((f) => ({ field: f.name, path: [...base, f.name], maxDef: columnDef + 1 + elementDef + optional(f), maxRep: 1, leafDef: optional(f) })),
+    };
+  });
+}
+
+/**
+ * Packs rows into wire columns for the encoding worker. Keeps one growable scratch buffer for
+ * UTF-8 encoding, so each chunk costs one right-sized copy per text leaf.
+ */
+export class RowPacker {
+  private scratch = Buffer.allocUnsafeSlow(1 << 20);
+
+  constructor(private readonly plan: readonly ColumnPlan[]) {}
+
+  /**
+   * Packs `rows[start, end)`. Returns the columns and the buffers to transfer. Throws a `sink`
+   * AppError (not retriable) for a value the schema cannot hold, e.g. a number in a text column.
+   */
+  pack(rows: readonly object[], start: number, end: number): { columns: WireColumn[]; transfer: ArrayBuffer[] } {
+    const transfer: ArrayBuffer[] = [];
+    const columns = this.plan.map((column): WireColumn => {
+      const values = new Array<unknown>(end - start);
+      for (let r = start; r < end; r++) values[r - start] = (rows[r] as Record<string, unknown>)[column.name];
+      if (!column.fast) return { values };
+      const leaves = column.shape === 'flat' ? [this.flat(column, values)] : column.leaves.map((leaf) => this.listLeaf(column, leaf, values));
+      for (const leaf of leaves) {
+        transfer.push(leaf.bytes.buffer as ArrayBuffer);
+        if (leaf.def) transfer.push(leaf.def.buffer as ArrayBuffer);
+        if (leaf.rep) transfer.push(leaf.rep.buffer as ArrayBuffer);
+      }
+      return { leaves };
+    });
+    return { columns, transfer };
+  }
+
+  private flat(column: TextColumnPlan, values: readonly unknown[]): WireTextLeaf {
+    const def = column.columnDef ? new Uint8Array(values.length) : undefined;
+    let off = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v === null || v === undefined) {
+        if (!def) throw new AppError('sink', `parquet column ${column.name} is required but row ${i} has no value`);
+        continue;
+      }
+      off = this.put(v, off, column.name);
+      if (def) def[i] = 1;
+    }
+    return { bytes: this.take(off), def, rep: undefined, levels: values.length };
+  }
+
+  private listLeaf(column: TextColumnPlan, leaf: TextLeafPlan, values: readonly unknown[]): WireTextLeaf {
+    // Levels cannot outnumber elements + rows; sized up front, trimmed at the end.
+    let count = 0;
+    for (const v of values) count += Array.isArray(v) && v.length > 0 ? v.length : 1;
+    const def = new Uint8Array(count);
+    const rep = new Uint8Array(count);
+    const present = column.columnDef; // a present list with no elements
+    const elementNull = present + 1; // a null element
+    const leafNull = present + 1 + column.elementDef; // an element whose field is null
+    let n = 0;
+    let off = 0;
+    for (let r = 0; r < values.length; r++) {
+      const v = values[r];
+      if (v === null || v === undefined) {
+        if (!column.columnDef) throw new AppError('sink', `parquet column ${column.name} is required but row ${r} has no value`);
+        def[n++] = 0; // rep 0: a new row
+        continue;
+      }
+      if (!Array.isArray(v)) throw new AppError('sink', `parquet column ${column.name} expects a list, got ${typeof v}`);
+      if (v.length === 0) {
+        def[n++] = present;
+        continue;
+      }
+      for (let j = 0; j < v.length; j++) {
+        if (j > 0) rep[n] = 1;
+        const element: unknown = v[j];
+        if (element === null || element === undefined) {
+          if (!column.elementDef) throw new AppError('sink', `parquet column ${column.name} has a null element in row ${r}`);
+          def[n++] = elementNull;
+          continue;
+        }
+        const x = leaf.field === undefined ? element : (element as Record<string, unknown>)[leaf.field];
+        if (x === null || x === undefined) {
+          if (!leaf.leafDef) throw new AppError('sink', `parquet column ${leaf.path.join('.')} is required but row ${r} has no value`);
+          def[n++] = leafNull;
+          continue;
+        }
+        off = this.put(x, off, leaf.path.join('.'));
+        def[n++] = leaf.maxDef;
+      }
+    }
+    return { bytes: this.take(off), def, rep, levels: n };
+  }
+
+  /** Appends one PLAIN BYTE_ARRAY value (u32 length + UTF-8 bytes) at `off`; returns the new end. */
+  private put(v: unknown, off: number, name: string): number {
+    if (typeof v === 'string') {
+      // UTF-8 needs at most 3 bytes per UTF-16 unit (lone surrogates become U+FFFD, 3 bytes).
+      this.ensure(off + 4 + v.length * 3);
+      const n = this.scratch.write(v, off + 4, 'utf8');
+      this.scratch.writeUInt32LE(n, off);
+      return off + 4 + n;
+    }
+    if (v instanceof Uint8Array) {
+      this.ensure(off + 4 + v.length);
+      this.scratch.set(v, off + 4);
+      this.scratch.writeUInt32LE(v.length, off);
+      return off + 4 + v.length;
+    }
+    throw new AppError('sink', `parquet column ${name} expects a string, got ${typeof v}`);
+  }
+
+  private ensure(size: number): void {
+    if (size <= this.scratch.length) return;
+    const next = Buffer.allocUnsafeSlow(Math.max(size, this.scratch.length * 2));
+    this.scratch.copy(next);
+    this.scratch = next;
+  }
+
+  /** A right-sized copy of the scratch prefix, in its own ArrayBuffer so it can be transferred. */
+  private take(length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    out.set(this.scratch.subarray(0, length));
+    return out;
+  }
+}
