@@ -99,9 +99,11 @@ const server = await startServer();
 try {
   const limit = capacity / (latencyMs / 1000);
   const baseline = await measure(server, 'baseline (1 tree, 1 request at a time)', 1, 1, 1);
+  const treesOnly = await measure(server, `${trees} trees, sequential iterations`, trees, 1, 4 * capacity);
   const pipelined = await measure(server, `pipelined (${trees} trees × ${parallelIterations} iterations)`, trees, parallelIterations, 4 * capacity);
   const rows = [
     ['baseline: 1 tree, 1 request in flight', baseline.rps, baseline.rps / limit],
+    [`${trees} trees, sequential iterations (rollouts of one expansion still concurrent), in-flight bound ${4 * capacity}`, treesOnly.rps, treesOnly.rps / limit],
     [`pipelined: ${trees} trees × ${parallelIterations} parallel iterations, in-flight bound ${4 * capacity}`, pipelined.rps, pipelined.rps / limit],
   ] as const;
   const command = `npx tsc -p tsconfig.json && node dist/bench/policyThroughput.js ${latencyMs} ${capacity} ${windowS} ${trees} ${parallelIterations}`;
