@@ -204,6 +204,8 @@ export async function searchTreeParallel(problem: Problem, config: ParallelSearc
   if (usage !== undefined) {
     stats.prompt_tokens = usage.promptTokens;
     stats.completion_tokens = usage.completionTokens;
+    // Such backends count requests (one per state and call, retries excluded): what the server saw.
+    stats.policy_calls = usage.calls;
   }
   const finished = deps.clock();
   stats.duration_ms = Math.max(0, finished - started);

@@ -44,8 +44,10 @@ describe('openai policy against a real serve-policy server', () => {
     const metrics = new InMemoryMetrics();
     const policy = client(server, metrics);
     try {
+      let calls = 0;
       for (const problem of problems) {
         const tree = await searchTree(problem, search, { policy, verifier, clock: () => 0 });
+        calls += tree.stats.policy_calls;
         expect(checkTreeInvariants(tree)).toEqual([]);
         expect(tree.policy_version).toBe('openai@countdown-mlp');
         expect(tree.stats.prompt_tokens).toBeGreaterThan(0);
@@ -54,6 +56,8 @@ describe('openai policy against a real serve-policy server', () => {
       }
       expect(metrics.counter('policy.retries')).toBe(0);
       expect(server.stats().served).toBe(metrics.counter('policy.requests'));
+      // Each tree records the HTTP requests it cost.
+      expect(calls).toBe(server.stats().served);
     } finally {
       await policy.close?.();
     }
