@@ -73,6 +73,7 @@ export interface TrainingSummary {
  * a generated problem stream → search (MCTS, hot-swapped policy) → verify → linearize → sinks,
  * plus the rollout stage and the trainer, which publishes versions the searchers pick up.
  * Problems are generated on demand (seed `config.seed`), kept `sourceAhead` ahead of the search.
+ * Stops after `train.minutes`, or earlier once `train.untilSteps` optimizer steps are taken.
  */
 export async function runTraining(config: RunConfig, train: TrainConfig, deps: TrainingRunDeps = {}): Promise<TrainingSummary> {
   const clock = deps.clock ?? Date.now;
@@ -167,7 +168,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
   let lastProgress = started;
   const deadline = started + train.minutes * 60_000;
   try {
-    while (clock() < deadline && fatal === undefined) {
+    while (clock() < deadline && fatal === undefined && (train.untilSteps === undefined || trainer.stats().steps < train.untilSteps)) {
       // On-demand source: problem i depends only on (seed, i), so feeding in slices equals one long list.
       const lag = await lagOf(transport, { groupId: STAGE_GROUPS.search, topic: PROBLEMS_TOPIC });
       if (lag < train.sourceAhead) {
@@ -214,4 +215,18 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
     producersWaitingMs: searchGate.waitedMs() + rolloutGate.waitedMs(),
     counters,
   };
+}
+
+/** Human-readable summary of a training run (what `run --train` prints without `--json`). */
+export function formatTrainingSummary(s: TrainingSummary): string {
+  const pct = (ms: number): string => `${((ms / Math.max(s.wallMs, 1)) * 100).toFixed(1)}%`;
+  return [
+    `trained for ${(s.wallMs / 60_000).toFixed(1)} min: ${s.problemsFed} problems, ${s.trees} trees (${s.validTrees} valid), ${s.traces} traces, ${s.rolloutGroups} rollout groups`,
+    `trainer: ${s.trainer.steps} steps, ${s.trainer.rowsTrained} rows, ${s.trainer.published.length} versions (newest v${s.trainer.version})`,
+    `time: trainer waiting for data ${pct(s.trainer.waitingForDataMs)}, producers waiting for the trainer ${pct(s.producersWaitingMs)}`,
+    `stale: ${s.counters['trainer.stale_rollouts'] ?? 0} rollout groups routed to astro.rollouts.stale.v1, ${s.counters['trainer.stale_trees'] ?? 0} trees not trained on; ${s.counters['trainer.groups_equal_rewards_skipped'] ?? 0} groups with equal rewards skipped`,
+    `newest policy: ${s.newestPolicy ?? '(none published)'}`,
+    s.newestPolicy ? `evaluate: astro-stream eval --policy ${s.newestPolicy} --problems 500 --seed 1` : '',
+    '',
+  ].filter((line, i, all) => line !== '' || i === all.length - 1).join('\n');
 }

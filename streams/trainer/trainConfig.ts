@@ -5,6 +5,8 @@ export const TrainConfig = z
   .object({
     /** Wall-clock length of the training run (minutes, may be fractional). */
     minutes: z.number().positive().default(10),
+    /** Also stop once the trainer has taken this many optimizer steps (whichever comes first); tests use it to fix the amount of work rather than wall time. */
+    untilSteps: z.number().int().positive().optional(),
     /** G: completions per prompt in the rollout stage (the paper's 4). */
     groupSize: z.number().int().positive().default(4),
     /** Problems sampled by the rollout stage at once. */

@@ -5,12 +5,13 @@ import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluatePolicyFile } from '../../../streams/cli/commands/eval.js';
 import { parseRunConfig } from '../../../streams/cli/runConfig.js';
-import { runTraining } from '../../../streams/trainer/runWithTraining.js';
+import { formatTrainingSummary, runTraining } from '../../../streams/trainer/runWithTraining.js';
 import { parseTrainConfig } from '../../../streams/trainer/trainConfig.js';
 
-// The CI form of the acceptance run: ~1 minute of the closed loop (search + verify + linearize +
-// sinks + rollouts + trainer, hot-swapping versions) must raise the greedy solve rate on held-out
-// problems by at least 5 points. The initial network solves ~0.5%; at 300 problems a 5-point gain
+// The CI form of the acceptance run: 700 optimizer steps of the closed loop (search + verify +
+// linearize + sinks + rollouts + trainer, hot-swapping versions; ~70 s alone, up to 2.5 min on a
+// loaded machine: the budget is work, not wall time, because the trainer only steps as new data
+// arrives) must raise the greedy solve rate on held-out problems by at least 5 points. The initial network solves ~0.5%; at 300 problems a 5-point gain
 // is > 4 standard errors. (The 10-minute, 500-problem, +15-point run is bench/learningCurve.ts.)
 describe('runTraining: the policy improves while the pipeline runs', () => {
   let out: string;
@@ -21,7 +22,7 @@ describe('runTraining: the policy improves while the pipeline runs', () => {
   it('publishes content-addressed versions that solve more held-out problems than the initial network', async () => {
     out = await mkdtemp(join(tmpdir(), 'astro-train-'));
     const config = parseRunConfig({ out, seed: 7, search: { iterations: 16, rollouts: 4 } });
-    const summary = await runTraining(config, parseTrainConfig({ minutes: 1, rlBatchGroups: 64 }));
+    const summary = await runTraining(config, parseTrainConfig({ minutes: 2.5, untilSteps: 700, rlBatchGroups: 64 }));
 
     expect(summary.trainer.published.length).toBeGreaterThanOrEqual(3);
     expect(summary.trees).toBeGreaterThan(50);
@@ -38,6 +39,7 @@ describe('runTraining: the policy improves while the pipeline runs', () => {
       expect(files).toContain(`${sha}.onnx`);
     }
     expect(summary.newestPolicy).toBe(summary.trainer.published.at(-1)?.path);
+    expect(formatTrainingSummary(summary)).toContain(`newest policy: ${summary.newestPolicy}`);
     // The external-trainer bridge ran alongside: every rollout group landed in some verl step.
     const rl = JSON.parse(await readFile(join(out, 'rl', 'manifest.json'), 'utf8')) as { steps: { groups: number; files: { layout: string }[] }[] };
     expect(rl.steps.reduce((n, s) => n + s.groups, 0)).toBe(summary.rolloutGroups);
@@ -46,6 +48,7 @@ describe('runTraining: the policy improves while the pipeline runs', () => {
     const options = { problems: 300, seed: 1, numbers: 4, search: { kind: 'greedy' } as const };
     const before = await evaluatePolicyFile('builtin', options);
     const after = await evaluatePolicyFile(summary.newestPolicy ?? 'builtin', options);
+    process.stderr.write(`runTraining: ${summary.trainer.steps} steps in ${(summary.wallMs / 1000).toFixed(0)} s, greedy ${before.solve_rate} -> ${after.solve_rate}\n`);
     expect(after.solve_rate - before.solve_rate).toBeGreaterThanOrEqual(0.05);
-  }, 150_000);
+  }, 220_000);
 });
