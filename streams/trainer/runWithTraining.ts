@@ -4,6 +4,7 @@ import { domainOf } from '../../domains/registry.js';
 import { InMemoryMetrics, type Logger } from '../../operators/common/metrics.js';
 import { parseLinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
 import { parseSearchConfig } from '../../operators/mcts/searchConfig.js';
+import { isHeldOutProblem } from '../../operators/rl/heldOut.js';
 import { readPolicyValueWeights } from '../../models/onnxGraph.js';
 import { initialCountdownModelPath } from '../../models/paths.js';
 import { PolicyValueNet } from '../../models/policyValueNet.js';
@@ -72,7 +73,8 @@ export interface TrainingSummary {
  * `astro-stream run --train`: the whole closed loop in one process for `train.minutes` —
  * a generated problem stream → search (MCTS, hot-swapped policy) → verify → linearize → sinks,
  * plus the rollout stage and the trainer, which publishes versions the searchers pick up.
- * Problems are generated on demand (seed `config.seed`), kept `sourceAhead` ahead of the search.
+ * Problems are generated on demand (seed `config.seed`), kept `sourceAhead` ahead of the search;
+ * problems in the evaluation split (`isHeldOutProblem`) are skipped and counted.
  * Stops after `train.minutes`, or earlier once `train.untilSteps` optimizer steps are taken.
  */
 export async function runTraining(config: RunConfig, train: TrainConfig, deps: TrainingRunDeps = {}): Promise<TrainingSummary> {
@@ -165,6 +167,8 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
   for (const s of [...stages, ...topology.stages]) s.done.catch((error: unknown) => (fatal ??= error));
 
   let fed = 0;
+  let generatedCount = 0;
+  let heldOutSkipped = 0;
   let lastProgress = started;
   const deadline = started + train.minutes * 60_000;
   try {
@@ -172,7 +176,11 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
       // On-demand source: problem i depends only on (seed, i), so feeding in slices equals one long list.
       const lag = await lagOf(transport, { groupId: STAGE_GROUPS.search, topic: PROBLEMS_TOPIC });
       if (lag < train.sourceAhead) {
-        const batch = generate({ count: fed + train.sourceAhead, seed: config.seed, difficulty: config.numbers }).slice(fed);
+        const slice = generate({ count: generatedCount + train.sourceAhead, seed: config.seed, difficulty: config.numbers }).slice(generatedCount);
+        generatedCount += slice.length;
+        // The evaluation split never reaches training (eval's held-out set is drawn from it).
+        const batch = slice.filter((p) => !isHeldOutProblem(p));
+        heldOutSkipped += slice.length - batch.length;
         await producer.send(PROBLEMS_TOPIC, batch.map((p) => ({ key: p.id, value: ProblemCodec.encode(p) })));
         fed += batch.length;
       }
@@ -201,7 +209,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
     if (deps.transport === undefined) await transport.close();
   }
   const stats = trainer.stats();
-  const counters = metrics.snapshot().counters;
+  const counters: Readonly<Record<string, number>> = { ...metrics.snapshot().counters, 'source.held_out_skipped': heldOutSkipped };
   return {
     startedAt: started,
     wallMs: clock() - started,

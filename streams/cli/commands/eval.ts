@@ -3,6 +3,7 @@ import { generateCountdownProblems } from '../../../domains/countdown/generator.
 import { createCountdownVerifier } from '../../../domains/countdown/verifier.js';
 import { AppError } from '../../../operators/common/errors.js';
 import { deriveSeed } from '../../../operators/common/rng.js';
+import { isHeldOutProblem } from '../../../operators/rl/heldOut.js';
 import { initialCountdownModelPath } from '../../../models/paths.js';
 import { PolicyValueNet } from '../../../models/policyValueNet.js';
 import type { Problem } from '../../../schemas/problem.js';
@@ -31,11 +32,17 @@ export interface EvalLine {
 }
 
 /**
- * The held-out evaluation set: Countdown problems from a seed derived from `seed` under a label
- * no training source uses, so `--seed 7` here never re-generates `run --seed 7`'s training stream.
+ * The held-out evaluation set: the first `count` generated Countdown problems (from a seed derived
+ * from `seed`) that fall in the content-hashed evaluation split, which `run --train` never feeds
+ * to training (see `isHeldOutProblem`).
  */
 export function heldOutProblems(count: number, seed: number, numbers: number): Problem[] {
-  return generateCountdownProblems({ count, seed: deriveSeed(seed, 'eval-held-out') & 0x7fffffff, numbers });
+  const genSeed = deriveSeed(seed, 'eval-held-out') & 0x7fffffff;
+  // The split keeps ~10% of problems: generate in growing prefixes (problem i depends only on i).
+  for (let generated = count * 12; ; generated *= 2) {
+    const held = generateCountdownProblems({ count: generated, seed: genSeed, numbers }).filter((p) => isHeldOutProblem(p));
+    if (held.length >= count) return held.slice(0, count);
+  }
 }
 
 /** Loads `builtin` or an ONNX file and measures its solve rate (shared by the CLI and the benchmarks). */
