@@ -8,11 +8,14 @@ import type { PolicyVersion } from '../../schemas/policyVersion.js';
 import type { DeadLetter } from '../../schemas/deadLetter.js';
 
 /** Record arbitraries shared by schema, codec and sink tests. Values respect the zod schemas. */
+
+/** Doubles without -0: JSON (the wire codec) has no negative zero, so it cannot round-trip. */
+const double = (constraints: fc.DoubleConstraints): fc.Arbitrary<number> => fc.double(constraints).map((x) => (Object.is(x, -0) ? 0 : x));
 const text = fc.string({ maxLength: 40 });
 const nonEmpty = fc.string({ minLength: 1, maxLength: 24 });
 const int32 = fc.integer({ min: -1_000_000, max: 1_000_000 });
 const nat = fc.nat({ max: 1_000_000 });
-const unit = fc.double({ min: 0, max: 1, noNaN: true, noDefaultInfinity: true });
+const unit = double({ min: 0, max: 1, noNaN: true, noDefaultInfinity: true });
 const epochMs = fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 });
 
 export const arbProblem: fc.Arbitrary<Problem> = fc.record(
@@ -38,7 +41,7 @@ const arbNode: fc.Arbitrary<TreeNode> = fc.record({
   step: text,
   prior: unit,
   visits: nat,
-  value_sum: fc.double({ min: 0, max: 1000, noNaN: true, noDefaultInfinity: true }),
+  value_sum: double({ min: 0, max: 1000, noNaN: true, noDefaultInfinity: true }),
   rollout_estimate: unit,
   rollouts: nat,
   terminal: fc.boolean(),
@@ -59,9 +62,9 @@ export const arbSearchTree: fc.Arbitrary<SearchTree> = fc.record({
     rollouts: fc.nat({ max: 32 }),
     iterations: fc.integer({ min: 1, max: 64 }),
     max_depth: fc.integer({ min: 1, max: 50 }),
-    c_puct: fc.double({ min: 0, max: 4, noNaN: true }),
-    temperature: fc.double({ min: 0, max: 2, noNaN: true }),
-    top_p: fc.double({ min: 0.01, max: 1, noNaN: true }),
+    c_puct: double({ min: 0, max: 4, noNaN: true }),
+    temperature: double({ min: 0, max: 2, noNaN: true }),
+    top_p: double({ min: 0.01, max: 1, noNaN: true }),
   }),
   nodes: fc.array(arbNode, { minLength: 1, maxLength: 8 }),
   stats: fc.record({
@@ -71,7 +74,7 @@ export const arbSearchTree: fc.Arbitrary<SearchTree> = fc.record({
     policy_calls: nat,
     prompt_tokens: nat,
     completion_tokens: nat,
-    duration_ms: fc.double({ min: 0, max: 1e7, noNaN: true }),
+    duration_ms: double({ min: 0, max: 1e7, noNaN: true }),
   }),
   created_at: epochMs,
 });
@@ -128,7 +131,7 @@ export const arbRolloutGroup: fc.Arbitrary<RolloutGroup> = fc.record({
         correct: fc.boolean(),
         truncated: fc.boolean(),
         reward: fc.constantFrom(-1, 1),
-        logprob: fc.option(fc.double({ min: -100, max: 0, noNaN: true }), { nil: null }),
+        logprob: fc.option(double({ min: -100, max: 0, noNaN: true }), { nil: null }),
         actions: fc.array(fc.nat({ max: 149 }), { maxLength: 8 }),
       },
       { requiredKeys: ['completion', 'answer', 'correct', 'truncated', 'reward', 'logprob'] },
@@ -144,7 +147,7 @@ export const arbPolicyVersion: fc.Arbitrary<PolicyVersion> = fc.record({
   path: nonEmpty,
   sha256: fc.stringMatching(/^[0-9a-f]{64}$/),
   step: nat,
-  metrics: fc.array(fc.record({ name: nonEmpty, value: fc.double({ min: -1e6, max: 1e6, noNaN: true }) }), { maxLength: 4 }),
+  metrics: fc.array(fc.record({ name: nonEmpty, value: double({ min: -1e6, max: 1e6, noNaN: true }) }), { maxLength: 4 }),
   created_at: epochMs,
 });
 
