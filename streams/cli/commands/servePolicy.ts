@@ -25,16 +25,16 @@ interface ServePolicyFlags {
 export function createServePolicyCommand(): Command {
   return new Command('serve-policy')
     .description('Serve the built-in Countdown policy over the OpenAI-compatible protocol (/v1/models, /v1/completions, GET /stats)')
-    .option('--port <p>', 'port to listen on; 0 picks a free one (default 8000)', intFlag('--port'), 8000)
-    .option('--host <h>', 'interface to bind (default 127.0.0.1)', '127.0.0.1')
-    .option('--latency-ms <ms>', 'emulated generation time per request (default 0)', intFlag('--latency-ms'), 0)
-    .option('--max-concurrency <c>', 'requests generating at once; the rest queue (default 64)', intFlag('--max-concurrency'), 64)
-    .option('--model-name <id>', 'model id reported by /v1/models (default countdown-mlp)', 'countdown-mlp')
+    .option('--port <p>', 'port to listen on; 0 picks a free one', intFlag('--port'), 8000)
+    .option('--host <h>', 'interface to bind', '127.0.0.1')
+    .option('--latency-ms <ms>', 'emulated generation time per request', intFlag('--latency-ms'), 0)
+    .option('--max-concurrency <c>', 'requests generating at once; the rest queue', intFlag('--max-concurrency'), 64)
+    .option('--model-name <id>', 'model id reported by /v1/models', 'countdown-mlp')
     .option('--model <file>', 'ONNX model file (default: the shipped initial Countdown network)')
-    .option('--error-every <n>', 'failure mode: every Nth completions request answers HTTP 500 (default 0 = never)', intFlag('--error-every'), 0)
-    .option('--slow-every <n>', 'failure mode: every Nth request is slowed by --slow-ms (default 0 = never)', intFlag('--slow-every'), 0)
-    .option('--slow-ms <ms>', 'extra delay of slowed requests (default 5000)', intFlag('--slow-ms'), 5000)
-    .option('--truncate-every <n>', 'failure mode: every Nth request sends half its body and drops the connection (default 0 = never)', intFlag('--truncate-every'), 0)
+    .option('--error-every <n>', 'failure mode: every Nth completions request answers HTTP 500 (0 = never)', intFlag('--error-every'), 0)
+    .option('--slow-every <n>', 'failure mode: every Nth request is slowed by --slow-ms (0 = never)', intFlag('--slow-every'), 0)
+    .option('--slow-ms <ms>', 'extra delay of slowed requests', intFlag('--slow-ms'), 5000)
+    .option('--truncate-every <n>', 'failure mode: every Nth request sends half its body and drops the connection (0 = never)', intFlag('--truncate-every'), 0)
     .action(async (flags: ServePolicyFlags) => {
       const logger = stderrLogger('serve-policy');
       const policy = await createOnnxCountdownPolicy(flags.model === undefined ? {} : { modelPath: flags.model });
