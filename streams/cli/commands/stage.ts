@@ -9,7 +9,7 @@ import { verifierId } from '../../../operators/verify/verifier.js';
 import { allTopicSpecs } from '../../../schemas/topics.js';
 import { mergeManifestFiles } from '../../stages/sinkManifest.js';
 import { ParquetEncoder } from '../../sinks/parquetEncoder.js';
-import { createOnnxCountdownPolicy } from '../../policies/onnxPolicy.js';
+import { createPolicy } from '../../policies/factory.js';
 import { STAGE_NAMES, startTopology, type StageName } from '../../stages/topology.js';
 import { createKafkaTransport } from '../../transport/kafka/kafkaTransport.js';
 import { intFlag, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile } from '../runConfig.js';
@@ -28,6 +28,9 @@ interface StageFlags {
   readonly concurrency?: number;
   readonly partitions?: number;
   readonly config?: string;
+  readonly policy?: string;
+  readonly baseUrl?: string;
+  readonly model?: string;
 }
 
 /**
@@ -50,7 +53,10 @@ export function createStageCommand(): Command {
     .option('--k-mix <list>', 'linearize: traces per tree by k (default 0,1,1,2)')
     .option('--concurrency <n>', 'search: trees at once (default 2)', intFlag('--concurrency'))
     .option('--partitions <n>', 'partitions when creating missing topics (default 4)', intFlag('--partitions'))
-    .option('--config <file>', 'JSON config file, as for run')
+    .option('--policy <kind>', 'search: onnx (built-in Countdown network), openai or dry-run (default onnx)')
+    .option('--base-url <url>', 'search, openai: server base URL including /v1')
+    .option('--model <id>', 'search: openai model id, or onnx model file')
+    .option('--config <file>', 'JSON config file, as for run (its "policy" block configures the search policy)')
     .action(async (name: string, flags: StageFlags) => {
       if (!(STAGE_NAMES as readonly string[]).includes(name)) throw new AppError('config', `unknown stage ${JSON.stringify(name)}; stages: ${STAGE_NAMES.join(', ')}`);
       if (name === 'sink' && flags.out === undefined) throw new AppError('config', 'stage sink needs --out DIR');
@@ -64,6 +70,7 @@ export function createStageCommand(): Command {
           brokers: parseBrokers(flags.brokers),
           search: { iterations: flags.iterations, k: flags.k, rollouts: flags.rollouts },
           linearize: { kMix: flags.kMix === undefined ? undefined : parseKMix(flags.kMix) },
+          policy: { kind: flags.policy, baseUrl: flags.baseUrl, model: flags.model },
         }),
       );
       await runStageProcess(name as StageName, config, flags.group);
@@ -90,7 +97,8 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
   const transport = createKafkaTransport({ brokers: config.brokers ?? [], clientId: `astro-stream-${name}`, logger });
   await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
   const producer = await transport.producer();
-  const policy = name === 'search' ? await createOnnxCountdownPolicy({ maxBatch: config.policy.maxBatch }) : undefined;
+  const apiKey = process.env.OPENAI_API_KEY;
+  const policy = name === 'search' ? await createPolicy(config.policy, { domainOf, clock: Date.now, metrics, logger, ...(apiKey ? { apiKey } : {}) }) : undefined;
   const encoder = name === 'sink' ? ParquetEncoder.create({ workers: 1 }, { metrics }) : undefined;
   if (name === 'sink') await mkdir(config.out, { recursive: true });
   const topologyConfig = topologyConfigOf(config);
