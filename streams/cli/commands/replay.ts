@@ -110,6 +110,7 @@ export function createReplayCommand(): Command {
     .option('--reflection-min-q <q>', 'Q an intermediate node needs for a positive reflection, 0-1', numberFlag('--reflection-min-q'))
     .option('--reflection-every <n>', 'at least this many forward steps between reflections', intFlag('--reflection-every'))
     .option('--ablation', 'also emit the count-matched direct-only ablation arm')
+    .option('--no-ablation', 'no ablation arm, even if the input dataset had one')
     .option('--linearize-seed <n>', 'seed for picking terminals (default: the input dataset\'s)', intFlag('--linearize-seed'))
     .option('--max-trace-chars <n>', 'drop traces whose completion is longer', intFlag('--max-trace-chars'))
     .option('--config <file>', 'JSON linearizer config, a run config (its "linearize" block) or a dataset manifest.json (its configs.linearize); flags override it')
@@ -124,6 +125,7 @@ export function createReplayCommand(): Command {
         throw new AppError('config', '--from-offset, --from-time and --to-time apply to --from-topic only');
       }
       if (flags.fromTopic !== undefined && flags.brokers === undefined) throw new AppError('config', '--from-topic needs --brokers');
+      if (flags.fromTime !== undefined && flags.toTime !== undefined && flags.fromTime > flags.toTime) throw new AppError('config', '--from-time is after --to-time');
       if (flags.fromOffset !== undefined && flags.fromOffset < 0) throw new AppError('config', '--from-offset must be >= 0');
       if (flags.treesPerFile !== undefined && flags.treesPerFile < 1) throw new AppError('config', '--trees-per-file must be >= 1');
       if (flags.maxTreesInMemory !== undefined && flags.maxTreesInMemory < 1) throw new AppError('config', '--max-trees-in-memory must be >= 1');

@@ -51,6 +51,11 @@ describe('astro-stream replay --from-dir (end to end)', () => {
     expect((await readManifest(out)).configs['linearize']).toMatchObject({ kMix: [0], ablation: true });
     expect(Object.keys(report.traces_by_variant).sort()).toEqual(['direct', 'direct_ablation']);
     expect(report.traces_by_variant['direct']).toBe(report.traces_by_variant['direct_ablation']);
+    // A replay of that replay inherits its linearizer config; --no-ablation turns the arm off.
+    const inherited = await runCli(['replay', '--from-dir', out, '--out', join(root, 'cfg-2'), '--json']);
+    expect((JSON.parse(inherited.stdout) as ReplayReport).traces_by_variant).toEqual(report.traces_by_variant);
+    const off = await runCli(['replay', '--from-dir', out, '--out', join(root, 'cfg-3'), '--no-ablation', '--json']);
+    expect(Object.keys((JSON.parse(off.stdout) as ReplayReport).traces_by_variant)).toEqual(['direct']);
   });
 
   it('refuses ambiguous or unsafe invocations with a config error (exit 2)', async () => {
@@ -62,6 +67,7 @@ describe('astro-stream replay --from-dir (end to end)', () => {
       [['replay', '--from-dir', src, '--from-time', '0', '--out', join(root, 'x3')], /apply to --from-topic only/],
       [['replay', '--from-topic', 'astro.trees.v1', '--brokers', '127.0.0.1:1', '--group', 'astro.verify', '--out', join(root, 'x4')], /live stage's group/],
       [['replay', '--from-dir', join(root, 'nowhere'), '--out', join(root, 'x5')], /no tree archive/],
+      [['replay', '--from-topic', 'astro.trees.v1', '--from-time', '20', '--to-time', '10', '--brokers', '127.0.0.1:1', '--out', join(root, 'x7')], /--from-time is after --to-time/],
       [['replay', '--from-topic', 'astro.trees.v1', '--from-time', 'yesterday-ish', '--brokers', '127.0.0.1:1', '--out', join(root, 'x6')], /--from-time must be/],
     ];
     for (const [args, message] of cases) {
