@@ -1,7 +1,7 @@
 // Writes one Parquet file from column chunks packed by RowPacker (parquetWire.ts). Plain ESM
 // JavaScript because the encoding worker imports it from src (tests) and dist (production).
 //
-// Fast text columns arrive as PLAIN page bytes (u32 length + UTF-8) with their Dremel levels, so
+// Fast columns arrive as PLAIN page bytes (u32 length + UTF-8, or INT32s) with their Dremel levels, so
 // a data page is: page header, RLE levels, snappy(subarray of the received bytes). No per-value
 // objects, no UTF-8 pass, no byte-writer growth per value. Every other column goes through
 // hyparquet-writer's own column writer (dictionary trial, statistics), and hyparquet-writer's
@@ -22,7 +22,7 @@ const PAGE_BYTES = 1 << 20;
 /**
  * @typedef {{ bytes: Uint8Array, def?: Uint8Array, rep?: Uint8Array, levels: number }} WireTextLeaf
  * @typedef {{ values: unknown[] } | { leaves: WireTextLeaf[] }} WireColumn
- * @typedef {{ name: string, fast: boolean, leaves?: { path: string[], maxDef: number, maxRep: number }[] }} ColumnPlan
+ * @typedef {{ name: string, fast: boolean, leaves?: { type: string, path: string[], maxDef: number, maxRep: number }[] }} ColumnPlan
  */
 
 /**
@@ -118,10 +118,10 @@ function leafPaths(path) {
 const levelWriter = new ByteWriter(1 << 16);
 
 /**
- * Writes one BYTE_ARRAY leaf as PLAIN data pages v2 (same page type as hyparquet-writer).
+ * Writes one packed leaf as PLAIN data pages v2 (same page type as hyparquet-writer).
  *
  * @param {ByteWriter} writer
- * @param {{ path: string[], maxDef: number, maxRep: number }} leaf
+ * @param {{ type: string, path: string[], maxDef: number, maxRep: number }} leaf
  * @param {import('hyparquet').SchemaElement} element
  * @param {WireTextLeaf[]} parts one per chunk of the row group; a page never spans two
  * @param {string} codec
@@ -129,6 +129,8 @@ const levelWriter = new ByteWriter(1 << 16);
  */
 function writeTextLeaf(writer, leaf, element, parts, codec, compress) {
   const { maxDef, maxRep } = leaf;
+  // INT32 values are 4 bytes each; BYTE_ARRAY values carry a u32 length prefix.
+  const fixed = leaf.type === 'INT32';
   const defWidth = maxDef ? 32 - Math.clz32(maxDef) : 0;
   const repWidth = maxRep ? 32 - Math.clz32(maxRep) : 0;
   const offsetStart = writer.offset;
@@ -153,7 +155,7 @@ function writeTextLeaf(writer, leaf, element, parts, codec, compress) {
           if (pos - pagePos >= PAGE_BYTES) break;
           rows++;
         }
-        if (!def || def[level] === maxDef) pos += 4 + view.getUint32(pos, true);
+        if (!def || def[level] === maxDef) pos += fixed ? 4 : 4 + view.getUint32(pos, true);
         else nulls++;
       }
       levelWriter.index = 0;

@@ -16,8 +16,8 @@ export interface ValuesColumnPlan {
 }
 
 /**
- * A text column on the fast path: all of its leaves are BYTE_ARRAY, PLAIN, without statistics;
- * either a flat string or a 3-level LIST of strings or of structs of strings.
+ * A column on the fast path: all of its leaves are BYTE_ARRAY (strings) or INT32, PLAIN, without
+ * statistics; either a flat value or a 3-level LIST of values or of structs of values.
  */
 export interface TextColumnPlan {
   readonly name: string;
@@ -30,8 +30,9 @@ export interface TextColumnPlan {
   readonly leaves: readonly TextLeafPlan[];
 }
 
-/** One leaf of a fast text column. */
+/** One leaf of a fast column. */
 export interface TextLeafPlan {
+  readonly type: 'BYTE_ARRAY' | 'INT32';
   /** Struct field the leaf reads from each list element; absent for a flat column or a list of strings. */
   readonly field?: string;
   readonly path: readonly string[];
@@ -41,8 +42,12 @@ export interface TextLeafPlan {
   readonly leafDef: number;
 }
 
-/** One leaf of a fast column, for one chunk of rows: PLAIN bytes (length-prefixed UTF-8) and levels. */
+/**
+ * One leaf of a fast column, for one chunk of rows: PLAIN bytes (u32 length + UTF-8 per string,
+ * or 4-byte little-endian INT32s) and levels.
+ */
 export interface WireTextLeaf {
+  /** A view of the transferred buffer, which may be a little longer. */
   readonly bytes: Uint8Array;
   /** Definition levels, one per level entry; absent when `maxDef` is 0. */
   readonly def: Uint8Array | undefined;
@@ -81,10 +86,11 @@ export function planTable(spec: ParquetTableSpec): ColumnPlan[] {
     if (at === undefined) throw new AppError('config', `parquet column ${name} is not in the schema`);
     if (options?.encoding !== 'PLAIN' || options.statistics !== false) return { name, fast: false };
     const col = schema[at];
-    const text = (e: SchemaElement | undefined): boolean => e?.type === 'BYTE_ARRAY' && !e.num_children;
+    const text = (e: SchemaElement | undefined): e is SchemaElement & { type: 'BYTE_ARRAY' | 'INT32' } =>
+      (e?.type === 'BYTE_ARRAY' || (e?.type === 'INT32' && e.converted_type === undefined && e.logical_type === undefined)) && !e.num_children;
     if (text(col)) {
       const def = optional(col);
-      return { name, fast: true, shape: 'flat', columnDef: def, elementDef: 0, leaves: [{ path: [name], maxDef: def, maxRep: 0, leafDef: def }] };
+      return { name, fast: true, shape: 'flat', columnDef: def, elementDef: 0, leaves: [{ type: col.type, path: [name], maxDef: def, maxRep: 0, leafDef: def }] };
     }
     // 3-level LIST: name (LIST) -> repeated group (1 child) -> element (string or struct of strings).
     const repeated = schema[at + 1];
@@ -96,7 +102,7 @@ export function planTable(spec: ParquetTableSpec): ColumnPlan[] {
     const elementDef = optional(element);
     const base = [name, repeated.name, element.name];
     if (text(element)) {
-      return { name, fast: true, shape: 'list', columnDef, elementDef, leaves: [{ path: base, maxDef: columnDef + 1 + elementDef, maxRep: 1, leafDef: 0 }] };
+      return { name, fast: true, shape: 'list', columnDef, elementDef, leaves: [{ type: element.type, path: base, maxDef: columnDef + 1 + elementDef, maxRep: 1, leafDef: 0 }] };
     }
     const fields = schema.slice(at + 3, at + 3 + (element.num_children ?? 0));
     if (!element.num_children || !fields.every(text)) return { name, fast: false };
@@ -106,18 +112,16 @@ export function planTable(spec: ParquetTableSpec): ColumnPlan[] {
       shape: 'list',
       columnDef,
       elementDef,
-      leaves: fields.map((f) => ({ field: f.name, path: [...base, f.name], maxDef: columnDef + 1 + elementDef + optional(f), maxRep: 1, leafDef: optional(f) })),
+      leaves: fields.map((f) => ({ type: f.type, field: f.name, path: [...base, f.name], maxDef: columnDef + 1 + elementDef + optional(f), maxRep: 1, leafDef: optional(f) })),
     };
   });
 }
 
 /**
- * Packs rows into wire columns for the encoding worker. Keeps one growable scratch buffer for
- * UTF-8 encoding, so each chunk costs one right-sized copy per text leaf.
+ * Packs rows into wire columns for the encoding worker: one pass over each fast leaf's values,
+ * UTF-8 written straight into a buffer that is then transferred, not copied.
  */
 export class RowPacker {
-  private scratch = Buffer.allocUnsafeSlow(1 << 20);
-
   constructor(private readonly plan: readonly ColumnPlan[]) {}
 
   /**
@@ -130,7 +134,7 @@ export class RowPacker {
       const values = new Array<unknown>(end - start);
       for (let r = start; r < end; r++) values[r - start] = (rows[r] as Record<string, unknown>)[column.name];
       if (!column.fast) return { values };
-      const leaves = column.shape === 'flat' ? [this.flat(column, values)] : column.leaves.map((leaf) => this.listLeaf(column, leaf, values));
+      const leaves = column.leaves.map((leaf) => (column.shape === 'flat' ? packFlat(column, leaf, values) : packListLeaf(column, leaf, values)));
       for (const leaf of leaves) {
         transfer.push(leaf.bytes.buffer as ArrayBuffer);
         if (leaf.def) transfer.push(leaf.def.buffer as ArrayBuffer);
@@ -140,95 +144,131 @@ export class RowPacker {
     });
     return { columns, transfer };
   }
+}
 
-  private flat(column: TextColumnPlan, values: readonly unknown[]): WireTextLeaf {
-    const def = column.columnDef ? new Uint8Array(values.length) : undefined;
-    let off = 0;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (v === null || v === undefined) {
-        if (!def) throw new AppError('sink', `parquet column ${column.name} is required but row ${i} has no value`);
+function packFlat(column: TextColumnPlan, leaf: TextLeafPlan, values: readonly unknown[]): WireTextLeaf {
+  const out = new PlainBuffer(leaf, estimate(leaf, values, undefined));
+  const def = column.columnDef ? new Uint8Array(values.length) : undefined;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!def) throw new AppError('sink', `parquet column ${column.name} is required but row ${i} has no value`);
+      continue;
+    }
+    out.put(v);
+    if (def) def[i] = 1;
+  }
+  return { bytes: out.bytes(), def, rep: undefined, levels: values.length };
+}
+
+function packListLeaf(column: TextColumnPlan, leaf: TextLeafPlan, values: readonly unknown[]): WireTextLeaf {
+  // Levels cannot outnumber elements + rows; sized up front.
+  let count = 0;
+  for (const v of values) count += Array.isArray(v) && v.length > 0 ? v.length : 1;
+  const out = new PlainBuffer(leaf, estimate(leaf, values, leaf.field ?? null));
+  const def = new Uint8Array(count);
+  const rep = new Uint8Array(count);
+  const present = column.columnDef; // a present list with no elements
+  const elementNull = present + 1; // a null element
+  const leafNull = present + 1 + column.elementDef; // an element whose field is null
+  let n = 0;
+  for (let r = 0; r < values.length; r++) {
+    const v = values[r];
+    if (v === null || v === undefined) {
+      if (!column.columnDef) throw new AppError('sink', `parquet column ${column.name} is required but row ${r} has no value`);
+      def[n++] = 0; // rep 0: a new row
+      continue;
+    }
+    if (!Array.isArray(v)) throw new AppError('sink', `parquet column ${column.name} expects a list, got ${typeof v}`);
+    if (v.length === 0) {
+      def[n++] = present;
+      continue;
+    }
+    for (let j = 0; j < v.length; j++) {
+      if (j > 0) rep[n] = 1;
+      const element: unknown = v[j];
+      if (element === null || element === undefined) {
+        if (!column.elementDef) throw new AppError('sink', `parquet column ${column.name} has a null element in row ${r}`);
+        def[n++] = elementNull;
         continue;
       }
-      off = this.put(v, off, column.name);
-      if (def) def[i] = 1;
-    }
-    return { bytes: this.take(off), def, rep: undefined, levels: values.length };
-  }
-
-  private listLeaf(column: TextColumnPlan, leaf: TextLeafPlan, values: readonly unknown[]): WireTextLeaf {
-    // Levels cannot outnumber elements + rows; sized up front, trimmed at the end.
-    let count = 0;
-    for (const v of values) count += Array.isArray(v) && v.length > 0 ? v.length : 1;
-    const def = new Uint8Array(count);
-    const rep = new Uint8Array(count);
-    const present = column.columnDef; // a present list with no elements
-    const elementNull = present + 1; // a null element
-    const leafNull = present + 1 + column.elementDef; // an element whose field is null
-    let n = 0;
-    let off = 0;
-    for (let r = 0; r < values.length; r++) {
-      const v = values[r];
-      if (v === null || v === undefined) {
-        if (!column.columnDef) throw new AppError('sink', `parquet column ${column.name} is required but row ${r} has no value`);
-        def[n++] = 0; // rep 0: a new row
+      const x = leaf.field === undefined ? element : (element as Record<string, unknown>)[leaf.field];
+      if (x === null || x === undefined) {
+        if (!leaf.leafDef) throw new AppError('sink', `parquet column ${leaf.path.join('.')} is required but row ${r} has no value`);
+        def[n++] = leafNull;
         continue;
       }
-      if (!Array.isArray(v)) throw new AppError('sink', `parquet column ${column.name} expects a list, got ${typeof v}`);
-      if (v.length === 0) {
-        def[n++] = present;
-        continue;
+      out.put(x);
+      def[n++] = leaf.maxDef;
+    }
+  }
+  return { bytes: out.bytes(), def, rep, levels: n };
+}
+
+/**
+ * Bytes the leaf's PLAIN values take if every string is ASCII (exact for INT32): a close first
+ * size for the buffer, grown in the rare chunk where multi-byte text overflows it.
+ * `field`: undefined for a flat column, null for a list of values, else the struct field.
+ */
+function estimate(leaf: TextLeafPlan, values: readonly unknown[], field: string | null | undefined): number {
+  let bytes = 64;
+  const add = (x: unknown): void => {
+    bytes += 4 + (typeof x === 'string' ? x.length : x instanceof Uint8Array ? x.length : 0);
+  };
+  for (const v of values) {
+    if (field === undefined) add(v);
+    else if (Array.isArray(v)) for (const e of v) add(field === null || e === null || typeof e !== 'object' ? e : (e as Record<string, unknown>)[field]);
+  }
+  return leaf.type === 'INT32' ? bytes : bytes + (bytes >>> 5);
+}
+
+/** PLAIN values of one leaf, appended into a buffer that is transferred as it is. */
+class PlainBuffer {
+  private buf: Buffer;
+  private off = 0;
+
+  constructor(
+    private readonly leaf: TextLeafPlan,
+    capacity: number,
+  ) {
+    // Not from Node's shared pool: the whole ArrayBuffer is transferred to the worker.
+    this.buf = Buffer.allocUnsafeSlow(capacity);
+  }
+
+  put(v: unknown): void {
+    if (this.leaf.type === 'INT32') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) {
+        throw new AppError('sink', `parquet column ${this.leaf.path.join('.')} expects an INT32, got ${String(v)}`);
       }
-      for (let j = 0; j < v.length; j++) {
-        if (j > 0) rep[n] = 1;
-        const element: unknown = v[j];
-        if (element === null || element === undefined) {
-          if (!column.elementDef) throw new AppError('sink', `parquet column ${column.name} has a null element in row ${r}`);
-          def[n++] = elementNull;
-          continue;
-        }
-        const x = leaf.field === undefined ? element : (element as Record<string, unknown>)[leaf.field];
-        if (x === null || x === undefined) {
-          if (!leaf.leafDef) throw new AppError('sink', `parquet column ${leaf.path.join('.')} is required but row ${r} has no value`);
-          def[n++] = leafNull;
-          continue;
-        }
-        off = this.put(x, off, leaf.path.join('.'));
-        def[n++] = leaf.maxDef;
-      }
+      this.ensure(4);
+      this.buf.writeInt32LE(v, this.off);
+      this.off += 4;
+    } else if (typeof v === 'string') {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit (a lone surrogate becomes U+FFFD, 3 bytes);
+      // the exact length is only worth computing when that bound does not fit.
+      if (this.off + 4 + v.length * 3 > this.buf.length) this.ensure(4 + Buffer.byteLength(v, 'utf8'));
+      const n = this.buf.write(v, this.off + 4, 'utf8');
+      this.buf.writeUInt32LE(n, this.off);
+      this.off += 4 + n;
+    } else if (v instanceof Uint8Array) {
+      this.ensure(4 + v.length);
+      this.buf.writeUInt32LE(v.length, this.off);
+      this.buf.set(v, this.off + 4);
+      this.off += 4 + v.length;
+    } else {
+      throw new AppError('sink', `parquet column ${this.leaf.path.join('.')} expects a string, got ${typeof v}`);
     }
-    return { bytes: this.take(off), def, rep, levels: n };
   }
 
-  /** Appends one PLAIN BYTE_ARRAY value (u32 length + UTF-8 bytes) at `off`; returns the new end. */
-  private put(v: unknown, off: number, name: string): number {
-    if (typeof v === 'string') {
-      // UTF-8 needs at most 3 bytes per UTF-16 unit (lone surrogates become U+FFFD, 3 bytes).
-      this.ensure(off + 4 + v.length * 3);
-      const n = this.scratch.write(v, off + 4, 'utf8');
-      this.scratch.writeUInt32LE(n, off);
-      return off + 4 + n;
-    }
-    if (v instanceof Uint8Array) {
-      this.ensure(off + 4 + v.length);
-      this.scratch.set(v, off + 4);
-      this.scratch.writeUInt32LE(v.length, off);
-      return off + 4 + v.length;
-    }
-    throw new AppError('sink', `parquet column ${name} expects a string, got ${typeof v}`);
+  /** The bytes written so far, as a view of the buffer to transfer. */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buf.buffer, 0, this.off);
   }
 
-  private ensure(size: number): void {
-    if (size <= this.scratch.length) return;
-    const next = Buffer.allocUnsafeSlow(Math.max(size, this.scratch.length * 2));
-    this.scratch.copy(next);
-    this.scratch = next;
-  }
-
-  /** A right-sized copy of the scratch prefix, in its own ArrayBuffer so it can be transferred. */
-  private take(length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    out.set(this.scratch.subarray(0, length));
-    return out;
+  private ensure(extra: number): void {
+    if (this.off + extra <= this.buf.length) return;
+    const next = Buffer.allocUnsafeSlow(Math.max(this.off + extra, this.buf.length * 2));
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
   }
 }

