@@ -6,6 +6,20 @@ import { SearchConfigSchema } from '../../operators/mcts/searchConfig.js';
 import { PolicySettings } from '../policies/factory.js';
 
 /**
+ * The fields of `schema`, all optional and without their defaults. zod's `.partial()` keeps
+ * `.default()` values, which would fill e.g. `seed: 0` into every override layer.
+ */
+function overridesOf<Shape extends z.ZodRawShape>(schema: z.ZodObject<Shape>) {
+  const shape = Object.fromEntries(
+    Object.entries(schema.shape).map(([key, field]) => {
+      const inner = field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as z.ZodType);
+      return [key, inner.optional()];
+    }),
+  ) as { [K in keyof Shape]: z.ZodOptional<z.ZodType<z.output<Shape[K]>>> };
+  return z.object(shape).strict();
+}
+
+/**
  * Everything `astro-stream run` needs, validated once at the edge. Layers, lowest first: these
  * defaults, `--config FILE` (JSON with the same shape), then command-line flags.
  */
@@ -26,8 +40,10 @@ export const RunConfig = z
     domain: z.enum(['countdown']).default('countdown'),
     /** Countdown difficulty: how many numbers (3–6). */
     numbers: z.number().int().min(3).max(6).default(4),
-    search: SearchConfigSchema.partial().default({}),
-    linearize: LinearizeConfig.partial().default({}),
+    // Overrides only: defaults are applied later (parseSearchConfig / parseLinearizeConfig), so an
+    // absent seed here really is absent and the run seed can stand in for it.
+    search: overridesOf(SearchConfigSchema).default({}),
+    linearize: overridesOf(LinearizeConfig).default({}),
     /** Self-evaluation of correct terminals by the LLM policy (ASTRO-METHOD §3.2): N judgments, all must approve. Off when absent. */
     selfEval: z.object({ judgments: z.number().int().positive().default(8) }).strict().optional(),
     /** LLM rewriting of forward steps and backtrack clauses (§4), each rewritten trace re-verified. Off when absent. */

@@ -13,6 +13,7 @@ export function topologyConfigOf(config: RunConfig): TopologyConfig {
     search: parseSearchConfig({ ...config.search, seed: config.search.seed ?? config.seed }),
     linearize: parseLinearizeConfig({ ...config.linearize, seed: config.linearize.seed ?? config.seed }),
     searchConcurrency: config.concurrency,
+    parallelIterations: config.parallelIterations,
     verifyTimeoutMs: config.verifyTimeoutMs,
     out: config.out,
     sink: config.sink,

@@ -5,8 +5,7 @@ import { domainOf } from '../../../domains/registry.js';
 import { AppError } from '../../../operators/common/errors.js';
 import { configHash } from '../../../operators/common/hash.js';
 import { InMemoryMetrics, type Logger } from '../../../operators/common/metrics.js';
-import { linearizeConfigHash, linearizerId, parseLinearizeConfig } from '../../../operators/linearize/linearizeConfig.js';
-import { parseSearchConfig } from '../../../operators/mcts/searchConfig.js';
+import { linearizeConfigHash, linearizerId } from '../../../operators/linearize/linearizeConfig.js';
 import { verifierId } from '../../../operators/verify/verifier.js';
 import { DeadLetterCodec, DLQ_SUFFIX, type DeadLetter } from '../../../schemas/deadLetter.js';
 import { PROBLEMS_TOPIC, ProblemCodec, type Problem } from '../../../schemas/problem.js';
@@ -27,6 +26,7 @@ import { createMemoryTransport } from '../../transport/memoryTransport.js';
 import type { Producer, Transport } from '../../transport/transport.js';
 import { startProgress } from '../progress.js';
 import { intFlag, numberFlag, parseRewrite, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile, type RunConfig } from '../runConfig.js';
+import { topologyConfigOf } from '../topologyConfig.js';
 import { formatSummary, summarize, type RunSummary } from '../summary.js';
 import { ASTRO_STREAM_VERSION, stderrLogger } from '../util.js';
 
@@ -180,8 +180,8 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   const logger = deps.logger ?? stderrLogger('run');
   const started = clock();
   const metrics = new InMemoryMetrics();
-  const search = parseSearchConfig({ ...config.search, seed: config.search.seed ?? config.seed });
-  const linearize = parseLinearizeConfig({ ...config.linearize, seed: config.linearize.seed ?? config.seed });
+  const topologyConfig = topologyConfigOf(config);
+  const { search, linearize } = topologyConfig;
   const { problems, rejected } = await loadProblems(config, logger);
   const domain = domainOf(problems[0]?.domain ?? config.domain);
 
@@ -194,7 +194,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   const deadLetters: DeadLetter[] = [];
   const producer = recordingDeadLetters(await transport.producer(), deadLetters);
   const topology = await startTopology(
-    { search, linearize, searchConcurrency: config.concurrency, parallelIterations: config.parallelIterations, verifyTimeoutMs: config.verifyTimeoutMs, out: config.out, sink: config.sink },
+    topologyConfig,
     { transport, producer, policy: () => policy, domainOf, encoder, metrics, logger, clock, ...(extras === undefined ? {} : { linearizeExtras: extras }) },
   );
   const progress =
