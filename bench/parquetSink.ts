@@ -135,8 +135,10 @@ async function runSink(rows: readonly Trace[], dir: string, batchRows: number, w
   const encoder = ParquetEncoder.create({ workers });
   try {
     const sink = createTraceParquetSink({ dir, encoder });
-    // Warm-up: worker start and JIT are not what a long-running stage pays per batch.
-    await Promise.all(Array.from({ length: workers }, (_, i) => sink.writeBatch(rows.slice(0, 500), 999_000 + i)));
+    // Warm-up: worker start and JIT are not what a long-running stage pays per batch. One full
+    // batch per worker: with a 500-row warm-up the first measured file still ran ~1.5x slower
+    // (snappy and the page writer not yet optimized, writer buffers still growing).
+    for (let k = 0; k < 2; k++) await Promise.all(Array.from({ length: workers }, (_, i) => sink.writeBatch(rows.slice(0, batchRows), 999_000 + i)));
     const parts = batches(rows, batchRows);
     return await withLag(async () => {
       let bytes = 0;
@@ -150,6 +152,22 @@ async function runSink(rows: readonly Trace[], dir: string, batchRows: number, w
         }
       };
       await Promise.all(Array.from({ length: inFlight }, lane));
+      return bytes;
+    });
+  } finally {
+    await encoder.close();
+  }
+}
+
+/** The encoder alone (packing, worker encode, sha256), no file I/O: what compares with pyarrow's write of in-memory tables to the page cache. */
+async function runEncoder(rows: readonly Trace[], batchRows: number): Promise<Run> {
+  const encoder = ParquetEncoder.create({ workers: 1 });
+  try {
+    for (let k = 0; k < 2; k++) await encoder.encode('traces', rows.slice(0, batchRows));
+    const parts = batches(rows, batchRows);
+    return await withLag(async () => {
+      let bytes = 0;
+      for (const part of parts) bytes += (await encoder.encode('traces', part)).byteLength;
       return bytes;
     });
   } finally {
@@ -174,8 +192,9 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
     await writeFile(jsonPath, JSON.stringify(rows));
     // The machine is shared: interleave the contenders round by round and keep each one's best
     // time, so a burst of load elsewhere does not land on one side only. Lag is the worst seen.
-    const best = { w1: [] as Run[], w1p: [] as Run[], w2: [] as Run[], py: [] as PyResult[] };
+    const best = { enc: [] as Run[], w1: [] as Run[], w1p: [] as Run[], w2: [] as Run[], py: [] as PyResult[] };
     for (let r = 0; r < rounds; r++) {
+      best.enc.push(await runEncoder(rows, batchRows));
       best.w1.push(await runSink(rows, join(dir, `w1-${r}`), batchRows, 1, 1));
       best.w1p.push(await runSink(rows, join(dir, `w1p-${r}`), batchRows, 1, 2));
       best.w2.push(await runSink(rows, join(dir, `w2-${r}`), batchRows, 2, 2));
@@ -209,6 +228,7 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       const fastest = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
       return { ...fastest, lag: { p99Ms: Math.max(...runs.map((x) => x.lag.p99Ms)), maxMs: Math.max(...runs.map((x) => x.lag.maxMs)) } };
     };
+    const enc = pick(best.enc);
     const w1 = pick(best.w1);
     const w1p = pick(best.w1p);
     const w2 = pick(best.w2);
@@ -225,6 +245,7 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       '',
       '| writer | rows/s | text MB/s in | file MB/s out | file MB | event-loop lag p99 / max (ms) |',
       '| --- | ---: | ---: | ---: | ---: | --- |',
+      row('astro encoder alone, 1 worker (pack + encode + sha256, no file I/O)', enc.seconds, enc.bytes, lagText(enc.lag)),
       row('astro sink, 1 worker (encode + sha256 + fsync + rename)', w1.seconds, w1.bytes, lagText(w1.lag)),
       row('astro sink, 1 worker, 2 shards in flight (posting/fsync overlap encoding)', w1p.seconds, w1p.bytes, lagText(w1p.lag)),
       row('astro sink, 2 workers, 2 shards in flight', w2.seconds, w2.bytes, lagText(w2.lag)),
@@ -233,6 +254,7 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       row('pyarrow pq.write_table (write only)', pyWrite, pyBytes, 'n/a'),
       row('pyarrow Table.from_pylist + pq.write_table', pyBoth, pyBytes, 'n/a'),
       '',
+      `ratio astro encoder alone / pyarrow write-only: ${(pyWrite / enc.seconds).toFixed(2)}`,
       `ratio astro sink (1 worker) / pyarrow write-only: ${(pyWrite / w1.seconds).toFixed(2)} (target ≥ 0.3)`,
       `ratio astro sink (1 worker, 2 in flight) / pyarrow write-only: ${(pyWrite / w1p.seconds).toFixed(2)}`,
       `ratio astro sink (2 workers) / pyarrow write-only: ${(pyWrite / w2.seconds).toFixed(2)}`,

@@ -3,7 +3,9 @@
 //
 // Fast columns arrive as PLAIN page bytes (u32 length + UTF-8, or INT32s) with their Dremel levels, so
 // a data page is: page header, RLE levels, snappy(subarray of the received bytes). No per-value
-// objects, no UTF-8 pass, no byte-writer growth per value. Every other column goes through
+// objects, no UTF-8 pass, no byte-writer growth per value. `encodeChunkPages` turns a chunk's
+// fast leaves into finished pages as soon as the chunk arrives, so the worker compresses while
+// the sender is still packing the next chunks; `writeColumnarParquet` then only lays them out. Every other column goes through
 // hyparquet-writer's own column writer (dictionary trial, statistics), and hyparquet-writer's
 // thrift code writes page headers, page indexes and the footer, so the file layout is theirs.
 import { ByteWriter } from 'hyparquet-writer';
@@ -21,8 +23,9 @@ const PAGE_BYTES = 1 << 20;
 
 /**
  * @typedef {{ bytes: Uint8Array, def?: Uint8Array, rep?: Uint8Array, levels: number }} WireTextLeaf
- * @typedef {{ values: unknown[] } | { leaves: WireTextLeaf[] }} WireColumn
- * @typedef {{ name: string, fast: boolean, leaves?: { type: string, path: string[], maxDef: number, maxRep: number }[] }} ColumnPlan
+ * @typedef {{ values: unknown[] } | { leaves: readonly WireTextLeaf[] }} WireColumn
+ * @typedef {{ readonly type: string, readonly path: readonly string[], readonly maxDef: number, readonly maxRep: number }} LeafPlan
+ * @typedef {{ readonly name: string, readonly fast: boolean, readonly leaves?: readonly LeafPlan[] }} ColumnPlan
  */
 
 /**
@@ -30,10 +33,11 @@ const PAGE_BYTES = 1 << 20;
  *
  * @param {object} options
  * @param {ByteWriter} options.writer
- * @param {import('hyparquet').SchemaElement[]} options.schema
- * @param {ColumnPlan[]} options.plan top-level columns in schema order
+ * @param {readonly import('hyparquet').SchemaElement[]} options.schema
+ * @param {readonly ColumnPlan[]} options.plan top-level columns in schema order
  * @param {Record<string, { encoding?: string, statistics?: boolean }>} options.columnOptions hyparquet-writer options of value columns
- * @param {{ rows: number, columns: WireColumn[] }[]} options.chunks row chunks in order; a row group never splits a chunk
+ * @param {{ rows: number, columns: (WireColumn | { pages: EncodedPage[][] })[] }[]} options.chunks row chunks in order, fast
+ *   columns already through `encodeChunkPages`; a row group never splits a chunk
  * @param {number} options.rowGroupRows
  * @param {string} options.codec
  * @param {Record<string, (input: Uint8Array) => Uint8Array>} options.compressors
@@ -44,8 +48,8 @@ export function writeColumnarParquet({ writer, schema, plan, columnOptions, chun
   writer.index = 0;
   writer.offset = 0;
   writer.appendUint32(0x31524150); // PAR1
-  const compress = codec === 'UNCOMPRESSED' ? undefined : compressors[codec];
-  if (codec !== 'UNCOMPRESSED' && !compress) throw new Error(`parquet no compressor for codec ${codec}`);
+  // hyparquet-writer's column writer would silently store pages uncompressed without one.
+  if (codec !== 'UNCOMPRESSED' && !compressors[codec]) throw new Error(`parquet no compressor for codec ${codec}`);
   const resolve = schemaPathResolver(schema);
   // An empty file has no row groups, as hyparquet-writer writes it.
   const chunks = allChunks.filter((chunk) => chunk.rows > 0);
@@ -68,7 +72,7 @@ export function writeColumnarParquet({ writer, schema, plan, columnOptions, chun
         for (let l = 0; l < column.leaves.length; l++) {
           const leafPath = column.leaves[l].path;
           const element = resolve(leafPath).at(-1).element;
-          const result = writeTextLeaf(writer, column.leaves[l], element, group.map((g) => g.columns[j].leaves[l]), codec, compress);
+          const result = writeLeafPages(writer, column.leaves[l], element, group.map((g) => g.columns[j].pages[l]), codec);
           columns.push(result.chunk);
           indexes.push(result);
         }
@@ -114,78 +118,123 @@ function leafPaths(path) {
   return node.children.flatMap((child) => leafPaths([...path, child]));
 }
 
-// Levels of one page, written before its header (the header needs their byte lengths).
+// Scratch for one page's header and levels; the finished page is copied out of it.
+const pageWriter = new ByteWriter(1 << 16);
 const levelWriter = new ByteWriter(1 << 16);
 
 /**
- * Writes one packed leaf as PLAIN data pages v2 (same page type as hyparquet-writer).
+ * @typedef {{ bytes: Uint8Array, rows: number, values: number, uncompressed: number }} EncodedPage
+ *   a finished data page (header, levels, compressed values); `values` counts level entries
+ */
+
+/**
+ * Encodes the fast leaves of one received chunk into finished pages, in place: each fast column's
+ * `leaves` (the transferred buffers, released afterwards) becomes `pages`, one page list per leaf.
  *
- * @param {ByteWriter} writer
- * @param {{ type: string, path: string[], maxDef: number, maxRep: number }} leaf
- * @param {import('hyparquet').SchemaElement} element
- * @param {WireTextLeaf[]} parts one per chunk of the row group; a page never spans two
+ * @param {readonly ColumnPlan[]} plan
+ * @param {{ rows: number, columns: WireColumn[] }} chunk
+ * @param {string} codec
+ * @param {Record<string, (input: Uint8Array) => Uint8Array>} compressors
+ */
+export function encodeChunkPages(plan, chunk, codec, compressors) {
+  const compress = codec === 'UNCOMPRESSED' ? undefined : compressors[codec];
+  if (codec !== 'UNCOMPRESSED' && !compress) throw new Error(`parquet no compressor for codec ${codec}`);
+  for (let j = 0; j < plan.length; j++) {
+    const column = plan[j];
+    if (!column.fast) continue;
+    chunk.columns[j] = { pages: column.leaves.map((leaf, l) => encodeLeafPages(leaf, chunk.columns[j].leaves[l], codec, compress)) };
+  }
+}
+
+/**
+ * Splits one leaf of one chunk into PLAIN data pages v2 (hyparquet-writer's page type too) of
+ * about PAGE_BYTES, each starting at a row.
+ *
+ * @param {{ type: string, maxDef: number, maxRep: number }} leaf
+ * @param {WireTextLeaf} part
  * @param {string} codec
  * @param {((input: Uint8Array) => Uint8Array) | undefined} compress
+ * @returns {EncodedPage[]}
  */
-function writeTextLeaf(writer, leaf, element, parts, codec, compress) {
+function encodeLeafPages(leaf, part, codec, compress) {
   const { maxDef, maxRep } = leaf;
   // INT32 values are 4 bytes each; BYTE_ARRAY values carry a u32 length prefix.
   const fixed = leaf.type === 'INT32';
   const defWidth = maxDef ? 32 - Math.clz32(maxDef) : 0;
   const repWidth = maxRep ? 32 - Math.clz32(maxRep) : 0;
-  const offsetStart = writer.offset;
+  const { bytes, def, rep, levels } = part;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const pages = [];
+  let level = 0;
+  let pos = 0;
+  while (level < levels) {
+    // Extend the page value by value until it holds PAGE_BYTES, then to the next row start.
+    const pageLevel = level;
+    const pagePos = pos;
+    let nulls = 0;
+    let rows = 0;
+    for (; level < levels; level++) {
+      if (!rep || rep[level] === 0) {
+        if (pos - pagePos >= PAGE_BYTES) break;
+        rows++;
+      }
+      if (!def || def[level] === maxDef) pos += fixed ? 4 : 4 + view.getUint32(pos, true);
+      else nulls++;
+    }
+    levelWriter.index = 0;
+    levelWriter.offset = 0;
+    const repLength = rep ? writeRleBitPackedHybrid(levelWriter, rep.subarray(pageLevel, level), repWidth) : 0;
+    const defLength = def ? writeRleBitPackedHybrid(levelWriter, def.subarray(pageLevel, level), defWidth) : 0;
+    const data = bytes.subarray(pagePos, pos);
+    const stored = compress ? compress(data) : data;
+    pageWriter.index = 0;
+    pageWriter.offset = 0;
+    writePageHeader(pageWriter, {
+      type: 'DATA_PAGE_V2',
+      uncompressed_page_size: levelWriter.offset + data.length,
+      compressed_page_size: levelWriter.offset + stored.length,
+      data_page_header_v2: {
+        num_values: level - pageLevel,
+        num_nulls: nulls,
+        num_rows: rows,
+        encoding: 'PLAIN',
+        definition_levels_byte_length: defLength,
+        repetition_levels_byte_length: repLength,
+        is_compressed: codec !== 'UNCOMPRESSED',
+      },
+    });
+    // One right-sized copy: the compressor's output buffer is reused by the next page.
+    const page = new Uint8Array(pageWriter.offset + levelWriter.offset + stored.length);
+    page.set(pageWriter.getBytes(), 0);
+    page.set(levelWriter.getBytes(), pageWriter.offset);
+    page.set(stored, pageWriter.offset + levelWriter.offset);
+    pages.push({ bytes: page, rows, values: level - pageLevel, uncompressed: pageWriter.offset + levelWriter.offset + data.length });
+  }
+  return pages;
+}
+
+/**
+ * Lays out one leaf's finished pages as a column chunk and returns its metadata.
+ *
+ * @param {ByteWriter} writer
+ * @param {{ path: string[] }} leaf
+ * @param {import('hyparquet').SchemaElement} element
+ * @param {EncodedPage[][]} parts page lists of the row group's chunks, in order
+ * @param {string} codec
+ */
+function writeLeafPages(writer, leaf, element, parts, codec) {
+  const offsetStart = writer.offset;
+  const locations = [];
   let uncompressed = 0;
   let numValues = 0;
   let firstRow = 0;
-  for (const part of parts) {
-    const { bytes, def, rep, levels } = part;
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let level = 0;
-    let pos = 0;
-    while (level < levels) {
-      // Extend the page value by value until it holds PAGE_BYTES, then to the next row start.
-      const pageLevel = level;
-      const pagePos = pos;
-      let nulls = 0;
-      let rows = 0;
-      for (; level < levels; level++) {
-        const isRowStart = !rep || rep[level] === 0;
-        if (isRowStart) {
-          if (pos - pagePos >= PAGE_BYTES) break;
-          rows++;
-        }
-        if (!def || def[level] === maxDef) pos += fixed ? 4 : 4 + view.getUint32(pos, true);
-        else nulls++;
-      }
-      levelWriter.index = 0;
-      levelWriter.offset = 0;
-      const repLength = rep ? writeRleBitPackedHybrid(levelWriter, rep.subarray(pageLevel, level), repWidth) : 0;
-      const defLength = def ? writeRleBitPackedHybrid(levelWriter, def.subarray(pageLevel, level), defWidth) : 0;
-      const data = bytes.subarray(pagePos, pos);
-      // A compressor may return a view into a buffer it reuses: copy it out before the next call.
-      const stored = compress ? compress(data) : data;
-      const pageOffset = writer.offset;
-      writePageHeader(writer, {
-        type: 'DATA_PAGE_V2',
-        uncompressed_page_size: levelWriter.offset + data.length,
-        compressed_page_size: levelWriter.offset + stored.length,
-        data_page_header_v2: {
-          num_values: level - pageLevel,
-          num_nulls: nulls,
-          num_rows: rows,
-          encoding: 'PLAIN',
-          definition_levels_byte_length: defLength,
-          repetition_levels_byte_length: repLength,
-          is_compressed: codec !== 'UNCOMPRESSED',
-        },
-      });
-      uncompressed += writer.offset - pageOffset + levelWriter.offset + data.length;
-      writer.appendBytes(levelWriter.getBytes());
-      writer.appendBytes(stored);
-      pages.push({ offset: BigInt(pageOffset), compressed_page_size: writer.offset - pageOffset, first_row_index: BigInt(firstRow) });
-      firstRow += rows;
-      numValues += level - pageLevel;
+  for (const pages of parts) {
+    for (const page of pages) {
+      locations.push({ offset: BigInt(writer.offset), compressed_page_size: page.bytes.length, first_row_index: BigInt(firstRow) });
+      writer.appendBytes(page.bytes);
+      firstRow += page.rows;
+      numValues += page.values;
+      uncompressed += page.uncompressed;
     }
   }
   return {
@@ -203,6 +252,6 @@ function writeTextLeaf(writer, leaf, element, parts, codec, compress) {
       file_offset: BigInt(offsetStart),
     },
     // Same rule as hyparquet-writer: an offset index only when there is more than one page.
-    offsetIndex: pages.length > 1 ? { page_locations: pages } : undefined,
+    offsetIndex: locations.length > 1 ? { page_locations: locations } : undefined,
   };
 }

@@ -10,13 +10,13 @@
 //              by RowPacker (parquetWire.ts) (so the sender never blocks its thread for long, and
 //              text arrives as transferred PLAIN bytes); `last` ends a file.
 //              { id, abort: true } drops a partial file.
-// message out: { id, ok: true, bytes: Uint8Array (transferred), sha256, encodeMs } | { id, ok: false, message }
+// message out: { id, ok: true, bytes: Uint8Array (transferred), sha256, encodeMs (worker time over all chunks) } | { id, ok: false, message }
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { ByteWriter } from 'hyparquet-writer';
-import { writeColumnarParquet } from './columnarParquetWriter.js';
+import { encodeChunkPages, writeColumnarParquet } from './columnarParquetWriter.js';
 import { createSnappyCompressor } from './snappyCompress.js';
 
 const { tables, codec, rowGroupRows, createdBy } = workerData;
@@ -29,7 +29,7 @@ const compressors = { SNAPPY: createSnappyCompressor(), GZIP: (input) => gzipSyn
 // Reused across files: after the first few files it has grown to a file's size and stops copying.
 const writer = new ByteWriter(1 << 22);
 
-/** Chunks received so far for files whose last chunk has not arrived, by job id. */
+/** Files whose last chunk has not arrived, by job id: chunks so far, encode time, first error. */
 const partial = new Map();
 
 if (!parentPort) throw new Error('parquetEncodeWorker.js must run as a worker thread');
@@ -41,21 +41,32 @@ port.on('message', (job) => {
     partial.delete(job.id);
     return;
   }
-  let chunks = partial.get(job.id);
-  if (!chunks) partial.set(job.id, (chunks = []));
-  chunks.push({ rows: job.rows, columns: job.columns });
+  let file = partial.get(job.id);
+  if (!file) partial.set(job.id, (file = { chunks: [], encodeMs: 0, error: undefined }));
+  const started = performance.now();
+  const spec = tables[job.kind];
+  if (!spec) file.error ??= new Error(`unknown parquet table kind: ${job.kind}`);
+  if (!file.error) {
+    try {
+      // Compress this chunk's text now, while the sender packs the next one.
+      const chunk = { rows: job.rows, columns: job.columns };
+      encodeChunkPages(spec.plan, chunk, codec, compressors);
+      file.chunks.push(chunk);
+    } catch (error) {
+      file.error = error;
+    }
+  }
+  file.encodeMs += performance.now() - started;
   if (!job.last) return;
   partial.delete(job.id);
-  const started = performance.now();
   try {
-    const spec = tables[job.kind];
-    if (!spec) throw new Error(`unknown parquet table kind: ${job.kind}`);
+    if (file.error) throw file.error;
     writeColumnarParquet({
       writer,
       schema: spec.schema,
       plan: spec.plan,
       columnOptions: spec.columnOptions ?? {},
-      chunks,
+      chunks: file.chunks,
       rowGroupRows,
       codec,
       compressors,
@@ -67,7 +78,7 @@ port.on('message', (job) => {
     const bytes = new Uint8Array(writer.getBuffer());
     // The manifest needs the checksum; hashing megabytes here keeps that off the stage's thread too.
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    port.postMessage({ id: job.id, ok: true, bytes, sha256, encodeMs: performance.now() - started }, [bytes.buffer]);
+    port.postMessage({ id: job.id, ok: true, bytes, sha256, encodeMs: file.encodeMs + performance.now() - started }, [bytes.buffer]);
   } catch (error) {
     port.postMessage({ id: job.id, ok: false, message: error instanceof Error ? error.message : String(error) });
   }

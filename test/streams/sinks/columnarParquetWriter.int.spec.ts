@@ -9,7 +9,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { ByteWriter, parquetWrite } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../operators/common/errors.js';
-import { writeColumnarParquet } from '../../../streams/sinks/columnarParquetWriter.js';
+import { encodeChunkPages, writeColumnarParquet } from '../../../streams/sinks/columnarParquetWriter.js';
 import { planTable, RowPacker } from '../../../streams/sinks/parquetWire.js';
 import { createSnappyCompressor } from '../../../streams/sinks/snappyCompress.js';
 import type { ParquetTableSpec } from '../../../streams/sinks/traceParquetSchema.js';
@@ -71,10 +71,13 @@ const row = fc.record<Row>({
 function encode(rows: readonly Row[], chunkRows: number, rowGroupRows: number, spec: ParquetTableSpec = SPEC): Uint8Array {
   const plan = planTable(spec);
   const packer = new RowPacker(plan);
+  const compressors = { SNAPPY: createSnappyCompressor() };
   const chunks = [];
   for (let start = 0; start < rows.length || start === 0; ) {
     const end = Math.min(start + chunkRows, rows.length, (Math.floor(start / rowGroupRows) + 1) * rowGroupRows);
-    chunks.push({ rows: end - start, columns: packer.pack(rows, start, end).columns });
+    const chunk = { rows: end - start, columns: packer.pack(rows, start, end).columns };
+    encodeChunkPages(plan, chunk, 'SNAPPY', compressors);
+    chunks.push(chunk);
     if (end >= rows.length) break;
     start = end;
   }
@@ -87,10 +90,10 @@ function encode(rows: readonly Row[], chunkRows: number, rowGroupRows: number, s
     chunks,
     rowGroupRows,
     codec: 'SNAPPY',
-    compressors: { SNAPPY: createSnappyCompressor() },
+    compressors,
     kvMetadata: [{ key: 'k', value: 'v' }],
     createdBy: 'test',
-  } as never);
+  });
   return new Uint8Array(writer.getBuffer());
 }
 
