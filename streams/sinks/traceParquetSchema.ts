@@ -74,6 +74,8 @@ export const TRACE_PARQUET_TABLE: ParquetTableSpec = {
   // and problem JSON are all distinct, so the dictionary trial is wasted (prompts repeat across
   // variants of one tree and keep it).
   columnOptions: {
+    // Content hashes: all distinct (no dictionary) and uniformly spread (min/max prune nothing).
+    trace_id: { encoding: 'PLAIN', statistics: false },
     completion: { encoding: 'PLAIN', statistics: false },
     messages: { encoding: 'PLAIN', statistics: false },
     problem_json: { encoding: 'PLAIN', statistics: false },
