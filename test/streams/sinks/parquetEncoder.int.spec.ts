@@ -23,7 +23,7 @@ async function decode(bytes: Uint8Array): Promise<Record<string, unknown>[]> {
 
 describe('ParquetEncoder', () => {
   it('encodes off the calling thread: timers keep firing while a large batch encodes', async () => {
-    const traces = makeTraces(2500, { seed: 21, targetBytes: 4000 });
+    const traces = makeTraces(6000, { seed: 21, targetBytes: 4000 });
     const metrics = new InMemoryMetrics();
     const encoder = create({ workers: 1 }, { metrics });
     await encoder.encode('traces', traces.slice(0, 50)); // worker start-up is not the point here
@@ -36,12 +36,13 @@ describe('ParquetEncoder', () => {
     }, 1);
     const file = await encoder.encodeFile('traces', traces);
     clearInterval(timer);
-    // Inline encoding would stall timers for the whole encode; here only chunk posting blocks.
+    // Inline encoding would stall timers for the whole encode; here only chunk packing blocks.
+    // (6000 rows: the packed path encodes ~40k rows/s, and this must stay well above timer noise.)
     expect(file.encodeMs).toBeGreaterThan(50);
     expect(maxGapMs).toBeLessThan(file.encodeMs / 2);
     expect(file.sha256).toBe(sha256Hex(file.bytes));
     expect(metrics.snapshot().observations['parquet.encode_ms']?.count).toBe(2);
-    expect((await decode(file.bytes)).length).toBe(2500);
+    expect((await decode(file.bytes)).length).toBe(6000);
   });
 
   it('keeps concurrent files apart when their chunks interleave across two workers', async () => {
@@ -62,6 +63,16 @@ describe('ParquetEncoder', () => {
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ kind: 'sink', retriable: false });
     expect((await decode(await encoder.encode('traces', [good as Trace]))).length).toBe(1);
+  });
+
+  it('drops a file whose bad row shows up after earlier chunks were sent, and the next file is whole', async () => {
+    const encoder = create({ chunkRows: 5 });
+    const rows = makeTraces(20, { seed: 9 });
+    const broken = rows.map((r, i) => (i === 17 ? ({ ...r, completion: 42 } as unknown as Trace) : r));
+    await expect(encoder.encode('traces', broken)).rejects.toMatchObject({ kind: 'sink', retriable: false });
+    // The same worker, which had received the first chunks of the failed file, still writes whole files.
+    const decoded = await decode(await encoder.encode('traces', rows.slice(0, 3)));
+    expect(decoded.map((r) => r['trace_id'])).toEqual(rows.slice(0, 3).map((r) => r.trace_id));
   });
 
   it('fails in-flight files as retriable when a worker dies, then starts a new worker', async () => {
