@@ -52,6 +52,8 @@ export const RunConfig = z
     concurrency: z.number().int().positive().default(2),
     /** Iterations of one tree in flight at once (virtual loss); 1 = sequential and reproducible. */
     parallelIterations: z.number().int().positive().default(1),
+    /** `run --train` settings (streams/trainer/trainConfig.ts), validated there. */
+    train: z.record(z.string(), z.unknown()).optional(),
     /** Kafka bootstrap brokers; absent = the in-process memory transport. */
     brokers: z.array(z.string().min(1)).min(1).optional(),
     /** Partitions per data topic (scale-out bound for stage processes). */

@@ -27,10 +27,15 @@ import type { Producer, Transport } from '../../transport/transport.js';
 import { startProgress } from '../progress.js';
 import { intFlag, numberFlag, parseRewrite, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile, type RunConfig } from '../runConfig.js';
 import { topologyConfigOf } from '../topologyConfig.js';
+import { formatTrainingSummary, runTraining } from '../../trainer/runWithTraining.js';
+import { parseTrainConfig, type TrainConfig } from '../../trainer/trainConfig.js';
 import { formatSummary, summarize, type RunSummary } from '../summary.js';
 import { ASTRO_STREAM_VERSION, stderrLogger } from '../util.js';
 
 interface RunFlags {
+  readonly train?: boolean;
+  readonly minutes?: number;
+  readonly rlGroups?: number;
   readonly problems?: number;
   readonly seed?: number;
   readonly out?: string;
@@ -256,6 +261,29 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   return summary;
 }
 
+/** `run --train`: the closed loop (search, verify, linearize, sinks, rollouts, trainer) for --minutes. */
+async function runTrainingCommand(config: RunConfig, flags: RunFlags): Promise<void> {
+  let train: TrainConfig;
+  try {
+    train = parseTrainConfig({ ...(config.train ?? {}), ...(flags.minutes === undefined ? {} : { minutes: flags.minutes }), ...(flags.rlGroups === undefined ? {} : { rlBatchGroups: flags.rlGroups }) });
+  } catch (error) {
+    throw new AppError('config', `invalid train configuration: ${(error as Error).message}`);
+  }
+  const logger = stderrLogger('train');
+  const transport = config.brokers ? createKafkaTransport({ brokers: config.brokers, clientId: 'astro-stream-train', logger }) : undefined;
+  try {
+    const summary = await runTraining(config, train, {
+      logger,
+      ...(transport === undefined ? {} : { transport }),
+      onProgress: (p) =>
+        process.stderr.write(`[train] ${(p.elapsedMs / 60_000).toFixed(1)} min: ${p.problemsFed} problems, ${p.trees} trees, ${p.rolloutGroups} rollout groups, ${p.steps} steps, policy v${p.version}\n`),
+    });
+    process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatTrainingSummary(summary));
+  } finally {
+    await transport?.close();
+  }
+}
+
 export function createRunCommand(): Command {
   return new Command('run')
     .description('Run the whole topology in one process (in-process transport unless --brokers) and write a dataset')
@@ -287,10 +315,17 @@ export function createRunCommand(): Command {
     .option('--file <path>', 'problem file of a jsonl/parquet source (e.g. ../shared/datasets/math500.jsonl)')
     .option('--preset <name>', 'field mapping of the file: math500, aime, amc, gsm8k (default: from the file name)')
     .option('--config <file>', 'JSON config file (same keys as the README); flags override it')
+    .option('--train', 'online RL: also run rollouts and the trainer; the policy improves and searchers hot-swap to each new version (built-in Countdown network); the problem stream is unbounded, --minutes ends it')
+    .option('--minutes <m>', 'with --train: how long to run (default 10)', numberFlag('--minutes'))
+    .option('--rl-groups <n>', 'with --train: also write verl and TRL Parquet batches of N rollout groups under OUT/rl/ (default 0 = off)', intFlag('--rl-groups'))
     .option('--json', 'print the summary as JSON')
     .action(async (flags: RunFlags) => {
       const fileLayer = flags.config ? readConfigFile(flags.config) : {};
       const config = parseRunConfig(mergeConfig(fileLayer, flagsToLayer(flags)));
+      if (flags.train) {
+        await runTrainingCommand(config, flags);
+        return;
+      }
       const apiKey = process.env.OPENAI_API_KEY;
       const summary = await runPipeline(config, { command: ['astro-stream', ...process.argv.slice(2)].join(' '), ...(apiKey ? { apiKey } : {}) });
       process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
