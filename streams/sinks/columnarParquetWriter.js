@@ -22,8 +22,8 @@ import { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
 const PAGE_BYTES = 1 << 20;
 
 /**
- * @typedef {{ bytes: Uint8Array, def?: Uint8Array, rep?: Uint8Array, levels: number }} WireTextLeaf
- * @typedef {{ values: unknown[] } | { leaves: readonly WireTextLeaf[] }} WireColumn
+ * @typedef {{ bytes: Uint8Array, def?: Uint8Array, rep?: Uint8Array, levels: number }} WirePackedLeaf
+ * @typedef {{ values: unknown[] } | { leaves: readonly WirePackedLeaf[] }} WireColumn
  * @typedef {{ readonly type: string, readonly path: readonly string[], readonly maxDef: number, readonly maxRep: number }} LeafPlan
  * @typedef {{ readonly name: string, readonly fast: boolean, readonly leaves?: readonly LeafPlan[] }} ColumnPlan
  */
@@ -151,7 +151,7 @@ export function encodeChunkPages(plan, chunk, codec, compressors) {
  * about PAGE_BYTES, each starting at a row.
  *
  * @param {{ type: string, maxDef: number, maxRep: number }} leaf
- * @param {WireTextLeaf} part
+ * @param {WirePackedLeaf} part
  * @param {string} codec
  * @param {((input: Uint8Array) => Uint8Array) | undefined} compress
  * @returns {EncodedPage[]}

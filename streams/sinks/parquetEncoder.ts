@@ -25,7 +25,7 @@ export interface ParquetEncoderConfig {
   readonly createdBy?: string;
   /**
    * Rows posted to the worker per message (default 256). Packing a chunk (UTF-8 encoding its text
-   * columns, structured clone of the rest) runs on the calling thread, ~20 µs per 7 KB trace;
+   * columns, structured clone of the rest) runs on the calling thread, ~10 µs per 7 KB trace;
    * chunks with a yield between them keep each pause short.
    */
   readonly chunkRows?: number;
@@ -40,8 +40,9 @@ export interface ParquetEncoderDeps {
 export type ParquetKeyValue = { readonly key: string; readonly value: string };
 
 const TABLES: Record<ParquetKind, ParquetTableSpec> = { traces: TRACE_PARQUET_TABLE };
-// Which columns take the packed-text fast path, decided once per table.
+// Which columns take the packed fast path, decided once per table.
 const PLANS: Record<ParquetKind, readonly ColumnPlan[]> = { traces: planTable(TRACE_PARQUET_TABLE) };
+const PACKERS: Record<ParquetKind, RowPacker> = { traces: new RowPacker(PLANS.traces) };
 
 /** One encoded Parquet file. */
 export interface EncodedFile {
@@ -70,8 +71,10 @@ interface Slot {
 
 /**
  * Encodes row batches to Parquet files (in memory) on worker threads, so a stage's event loop
- * keeps serving its consumer while hyparquet-writer (synchronous) encodes. The file bytes come
- * back as a transferred buffer, not a copy.
+ * keeps serving its consumer while the (synchronous) encoding runs. Rows go over in chunks: long
+ * text columns packed here as UTF-8 page bytes and transferred (parquetWire.ts), the worker
+ * compressing each chunk's pages while the next is packed. The file bytes come back as a
+ * transferred buffer, not a copy.
  *
  * @example
  * const encoder = ParquetEncoder.create({ workers: 1 });
@@ -82,8 +85,6 @@ export class ParquetEncoder {
   private readonly slots: Slot[] = [];
   private nextId = 0;
   private closed = false;
-  // Packing is synchronous, so one scratch buffer per kind serves interleaved files too.
-  private readonly packers = new Map<ParquetKind, RowPacker>();
 
   private constructor(
     private readonly config: Required<ParquetEncoderConfig>,
@@ -132,8 +133,7 @@ export class ParquetEncoder {
     });
     // It may reject (crash, close) while chunks are still being posted, before the caller holds it.
     done.catch(() => undefined);
-    let packer = this.packers.get(kind);
-    if (packer === undefined) this.packers.set(kind, (packer = new RowPacker(PLANS[kind])));
+    const packer = PACKERS[kind];
     const { chunkRows, rowGroupRows } = this.config;
     for (let start = 0; ; ) {
       // Chunks never straddle a row group: the worker forms row groups from whole chunks.

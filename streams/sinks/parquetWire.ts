@@ -7,7 +7,7 @@ import type { ParquetTableSpec } from './traceParquetSchema.js';
  * the calling thread straight into PLAIN page layout and transferred (no structured clone of the
  * strings, no second UTF-8 pass in the worker); the rest go as plain values for hyparquet-writer.
  */
-export type ColumnPlan = ValuesColumnPlan | TextColumnPlan;
+export type ColumnPlan = ValuesColumnPlan | PackedColumnPlan;
 
 /** A column hyparquet-writer encodes from JS values (dictionary trial, statistics). */
 export interface ValuesColumnPlan {
@@ -19,7 +19,7 @@ export interface ValuesColumnPlan {
  * A column on the fast path: all of its leaves are BYTE_ARRAY (strings) or INT32, PLAIN, without
  * statistics; either a flat value or a 3-level LIST of values or of structs of values.
  */
-export interface TextColumnPlan {
+export interface PackedColumnPlan {
   readonly name: string;
   readonly fast: true;
   readonly shape: 'flat' | 'list';
@@ -27,11 +27,11 @@ export interface TextColumnPlan {
   readonly columnDef: number;
   /** 1 if list elements are OPTIONAL (a null element has its own level), else 0. */
   readonly elementDef: number;
-  readonly leaves: readonly TextLeafPlan[];
+  readonly leaves: readonly PackedLeafPlan[];
 }
 
 /** One leaf of a fast column. */
-export interface TextLeafPlan {
+export interface PackedLeafPlan {
   readonly type: 'BYTE_ARRAY' | 'INT32';
   /** Struct field the leaf reads from each list element; absent for a flat column or a list of strings. */
   readonly field?: string;
@@ -46,7 +46,7 @@ export interface TextLeafPlan {
  * One leaf of a fast column, for one chunk of rows: PLAIN bytes (u32 length + UTF-8 per string,
  * or 4-byte little-endian INT32s) and levels.
  */
-export interface WireTextLeaf {
+export interface WirePackedLeaf {
   /** A view of the transferred buffer, which may be a little longer. */
   readonly bytes: Uint8Array;
   /** Definition levels, one per level entry; absent when `maxDef` is 0. */
@@ -57,7 +57,7 @@ export interface WireTextLeaf {
 }
 
 /** One column of one chunk, in the table's column order. */
-export type WireColumn = { readonly values: unknown[] } | { readonly leaves: readonly WireTextLeaf[] };
+export type WireColumn = { readonly values: unknown[] } | { readonly leaves: readonly WirePackedLeaf[] };
 
 const optional = (e: SchemaElement | undefined): number => (e?.repetition_type === 'REQUIRED' ? 0 : 1);
 
@@ -146,7 +146,7 @@ export class RowPacker {
   }
 }
 
-function packFlat(column: TextColumnPlan, leaf: TextLeafPlan, values: readonly unknown[]): WireTextLeaf {
+function packFlat(column: PackedColumnPlan, leaf: PackedLeafPlan, values: readonly unknown[]): WirePackedLeaf {
   const out = new PlainBuffer(leaf, estimate(leaf, values, undefined));
   const def = column.columnDef ? new Uint8Array(values.length) : undefined;
   for (let i = 0; i < values.length; i++) {
@@ -161,7 +161,7 @@ function packFlat(column: TextColumnPlan, leaf: TextLeafPlan, values: readonly u
   return { bytes: out.bytes(), def, rep: undefined, levels: values.length };
 }
 
-function packListLeaf(column: TextColumnPlan, leaf: TextLeafPlan, values: readonly unknown[]): WireTextLeaf {
+function packListLeaf(column: PackedColumnPlan, leaf: PackedLeafPlan, values: readonly unknown[]): WirePackedLeaf {
   // Levels cannot outnumber elements + rows; sized up front.
   let count = 0;
   for (const v of values) count += Array.isArray(v) && v.length > 0 ? v.length : 1;
@@ -210,7 +210,7 @@ function packListLeaf(column: TextColumnPlan, leaf: TextLeafPlan, values: readon
  * size for the buffer, grown in the rare chunk where multi-byte text overflows it.
  * `field`: undefined for a flat column, null for a list of values, else the struct field.
  */
-function estimate(leaf: TextLeafPlan, values: readonly unknown[], field: string | null | undefined): number {
+function estimate(leaf: PackedLeafPlan, values: readonly unknown[], field: string | null | undefined): number {
   let bytes = 64;
   const add = (x: unknown): void => {
     bytes += 4 + (typeof x === 'string' ? x.length : x instanceof Uint8Array ? x.length : 0);
@@ -228,7 +228,7 @@ class PlainBuffer {
   private off = 0;
 
   constructor(
-    private readonly leaf: TextLeafPlan,
+    private readonly leaf: PackedLeafPlan,
     capacity: number,
   ) {
     // Not from Node's shared pool: the whole ArrayBuffer is transferred to the worker.
