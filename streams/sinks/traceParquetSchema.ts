@@ -13,7 +13,11 @@ export interface ParquetTableSpec {
   readonly columnOptions?: Readonly<Record<string, ParquetColumnOptions>>;
 }
 
-/** The subset of hyparquet-writer's per-column options the sinks use. */
+/**
+ * The subset of hyparquet-writer's per-column options the sinks use. A string or INT32 column (flat,
+ * or a LIST of them or of structs of them) with `encoding: 'PLAIN'` and `statistics: false` takes
+ * the encoder's packed path (parquetWire.ts): UTF-8 encoded on the caller, pages written directly.
+ */
 export interface ParquetColumnOptions {
   /** `PLAIN` skips the dictionary trial for columns whose values are all distinct. */
   readonly encoding?: 'PLAIN';
