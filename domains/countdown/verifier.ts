@@ -41,6 +41,11 @@ export function judgeCountdown(numbers: readonly number[], target: number, respo
 export function createCountdownVerifier(): Verifier {
   const name = 'countdown';
   const version = '1.0.0';
+  // Verdicts are pure functions of (numbers, target, answer), and a search verifies thousands of
+  // rollouts per tree that end in the same few expressions: remember recent verdicts. Bounded;
+  // cleared wholesale when full (cheaper than LRU bookkeeping on this hot path).
+  const memo = new Map<string, Verdict>();
+  const MEMO_LIMIT = 50_000;
   return {
     name,
     version,
@@ -51,7 +56,16 @@ export function createCountdownVerifier(): Verifier {
         // Bad data, not a verdict: labelling every response wrong would silently poison the tree.
         return Promise.reject(new AppError('schema', `countdown problem ${problem.id} has no numbers or integer target`));
       }
-      return Promise.resolve(judgeCountdown(problem.numbers, target, response));
+      const boxed = extractLastBoxed(response);
+      // The key holds the answer as written, so the verdict's `extracted` is exactly right for it.
+      const key = `${problem.numbers.join(',')}|${target}|${boxed === null ? `raw|${response.trim()}` : `boxed|${boxed}`}`;
+      let verdict = memo.get(key);
+      if (verdict === undefined) {
+        verdict = judgeCountdown(problem.numbers, target, response);
+        if (memo.size >= MEMO_LIMIT) memo.clear();
+        memo.set(key, verdict);
+      }
+      return Promise.resolve(verdict);
     },
   };
 }
