@@ -93,7 +93,7 @@ describe('stages as separate processes over a real Kafka broker', () => {
         const source = await runCli(['source', 'countdown', '--problems', PROBLEMS, '--numbers', '3', '--seed', '3', '--brokers', kafka.bootstrap]);
         expect(source.code, source.stderr).toBe(0);
         expect(JSON.parse(source.stdout)).toMatchObject({ published: 8, dead_lettered: 0 });
-        await waitForDrain(transport, PIPELINE_EDGES, { pollMs: 250 });
+        await waitForDrain(transport, PIPELINE_EDGES, { pollMs: 250, timeoutMs: 180_000 });
       },
     );
     expect(await traceRows(out)).toEqual(reference);
@@ -128,7 +128,7 @@ describe('stages as separate processes over a real Kafka broker', () => {
         const killed = await workers[0]?.stop('SIGKILL');
         expect(killed?.signal).toBe('SIGKILL');
         workers[0] = startCli(searchArgs);
-        await waitForDrain(transport, edges, { pollMs: 250 });
+        await waitForDrain(transport, edges, { pollMs: 250, timeoutMs: 180_000 });
       },
     );
     const rows = await traceRows(out);
@@ -164,7 +164,7 @@ describe('stages as separate processes over a real Kafka broker', () => {
             { groupId: `${group}.linearize`, topic: 'astro.trees.verified.v1' },
             { groupId: `${group}.sink.traces`, topic: 'astro.traces.v1' },
           ],
-          { pollMs: 250 },
+          { pollMs: 250, timeoutMs: 180_000 },
         ),
     );
     const consumer = await transport.consumer({ groupId: `${group}.dlq-reader`, topics: [dlqTopicOf(PROBLEMS_TOPIC)] });
@@ -215,7 +215,7 @@ describe('the topology on a 3-broker cluster (replication factor 3, min ISR 2)',
         const victim = kafka.cluster.nodes[1];
         if (victim === undefined) throw new Error('no node 2');
         await kafka.cluster.stopNode(victim.id, 'SIGKILL');
-        await waitForDrain(transport, PIPELINE_EDGES, { pollMs: 500 });
+        await waitForDrain(transport, PIPELINE_EDGES, { pollMs: 500, timeoutMs: 240_000 });
       },
     );
     const rows = await traceRows(out);
