@@ -6,7 +6,10 @@
  * Trees are real: a small in-process run of the built-in Countdown pipeline, each tree then
  * published `copies` times under distinct tree ids (so the replay does the full work per copy).
  *
- * usage: npx tsc -p tsconfig.json && node dist/bench/replay.js [trees=3000] [rounds=3]
+ * The full replay runs once per rebuild-worker setting (`workers`, comma-separated; 0 = decode and
+ * rebuild on the main thread, `default` = the replay's default); the ratio is the default's.
+ *
+ * usage: npx tsc -p tsconfig.json && node dist/bench/replay.js [trees=3000] [rounds=3] [workers=default,0]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,8 @@ import { createKafkaTransport } from '../streams/transport/kafka/kafkaTransport.
 
 const total = Number(process.argv[2] ?? 3000);
 const rounds = Number(process.argv[3] ?? 3);
+const workerSettings: (number | undefined)[] = (process.argv[4] ?? 'default,0').split(',').map((w) => (w === 'default' ? undefined : Number(w)));
+const settingName = (w: number | undefined): string => (w === undefined ? 'default' : String(w));
 const PARTITIONS = 4;
 
 interface Measure {
@@ -98,7 +103,7 @@ async function main(): Promise<void> {
     process.stdout.write(`topic: ${trees.length} trees, ${(topicBytes / 1e6).toFixed(1)} MB (${base.length} distinct searches), ${PARTITIONS} partitions\n`);
 
     const raw: Measure[] = [];
-    const replay: Measure[] = [];
+    const replay = new Map<string, Measure[]>(workerSettings.map((w) => [settingName(w), []]));
     const readOnly: Measure[] = [];
     let lastReport: ReplayReport | undefined;
     for (let r = 0; r < rounds; r++) {
@@ -114,17 +119,22 @@ async function main(): Promise<void> {
         });
         readOnly.push({ trees: n, bytes: b, ms: performance.now() - t0 });
       }
-      const out = join(work, `replay-${r}`);
-      const noModel = createNoModelPolicy();
-      const t0 = performance.now();
-      lastReport = await replayTrees(
-        topicSource({ topic: TREES_TOPIC, groupId: `bench.replay.${r}` }, { transport }),
-        { linearize: defaultLinearizeConfig, out, treesPerFile: 1000, archiveTrees: false, command: 'bench' },
-        { domainOf, encoder, clock: Date.now, policyCalls: noModel.calls, version: 'bench' },
-      );
-      replay.push({ trees: lastReport.trees_read, bytes: lastReport.source_bytes, ms: performance.now() - t0 });
-      process.stdout.write(`  round ${r}: replay ${lastReport.wall_ms} ms = read ${lastReport.read_ms} + rebuild ${lastReport.wall_ms - lastReport.read_ms - lastReport.write_wait_ms} + final write wait ${lastReport.write_wait_ms}\n`);
-      await rm(out, { recursive: true, force: true });
+      for (const workers of workerSettings) {
+        const name = settingName(workers);
+        const out = join(work, `replay-${r}-${name}`);
+        const noModel = createNoModelPolicy();
+        const t0 = performance.now();
+        lastReport = await replayTrees(
+          topicSource({ topic: TREES_TOPIC, groupId: `bench.replay.${r}.${name}` }, { transport }),
+          { linearize: defaultLinearizeConfig, out, treesPerFile: 1000, archiveTrees: false, command: 'bench', ...(workers === undefined ? {} : { rebuildWorkers: workers }) },
+          { domainOf, encoder, clock: Date.now, policyCalls: noModel.calls, version: 'bench' },
+        );
+        replay.get(name)?.push({ trees: lastReport.trees_read, bytes: lastReport.source_bytes, ms: performance.now() - t0 });
+        process.stdout.write(
+          `  round ${r}, workers ${name}: replay ${lastReport.wall_ms} ms = read (+ rebuild on workers) ${lastReport.read_ms} + rebuild ${lastReport.wall_ms - lastReport.read_ms - lastReport.write_wait_ms} + final write wait ${lastReport.write_wait_ms}\n`,
+        );
+        await rm(out, { recursive: true, force: true });
+      }
     }
     // The same trees from an Arrow archive on disk (the embedded-run path).
     const archiveOut = join(work, 'archive-replay');
@@ -143,8 +153,9 @@ async function main(): Promise<void> {
     };
     const base1 = show('raw kafkajs consume (baseline)', raw);
     const read1 = show('replay source: consume + decode', readOnly);
-    const full = show('replay: consume→verify→linearize→parquet', replay);
-    process.stdout.write(`ratio replay/raw trees/s: ${(full.treesPerS / base1.treesPerS).toFixed(2)} (target >= 0.5); read+decode/raw: ${(read1.treesPerS / base1.treesPerS).toFixed(2)}\n`);
+    const full = new Map([...replay].map(([name, ms]) => [name, show(`replay (workers ${name})`, ms)]));
+    const ratios = [...full].map(([name, r]) => `workers ${name}: ${(r.treesPerS / base1.treesPerS).toFixed(2)}`).join(', ');
+    process.stdout.write(`ratio replay/raw trees/s: ${ratios} (target >= 0.5); read+decode/raw: ${(read1.treesPerS / base1.treesPerS).toFixed(2)}\n`);
     process.stdout.write(
       `replay report (last round): ${lastReport?.traces} traces, ${lastReport?.policy_calls} policy calls; archive replay of the ${base.length} base trees: ${archiveReport.trees_per_s.toFixed(0)} trees/s\n`,
     );

@@ -1,6 +1,7 @@
 import type { SearchTree } from '../../schemas/searchTree.js';
 import type { VerifiedTree } from '../../schemas/verifiedTree.js';
 import type { DatasetManifest, DatasetSource } from '../sinks/manifest.js';
+import type { TreeEncoding } from './rebuildBatch.js';
 import type { ReplayLineage } from './replayManifest.js';
 
 /** One recorded tree and the size of its stored form (bytes read, for MB/s). */
@@ -13,6 +14,15 @@ export interface SourcedTree {
    */
   readonly position: readonly [number, number];
 }
+
+/** One record of a source, not decoded yet: the reader decodes it (e.g. on a worker thread). */
+export interface EncodedTree {
+  readonly value: Uint8Array;
+  readonly position: readonly [number, number];
+}
+
+/** Whether an encoded record decoded as a tree; `reason` is the codec's when it did not. */
+export type DecodeOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 /** What a source learned while reading: lineage for the new manifest and what it could not use. */
 export interface ReplaySourceInfo {
@@ -31,4 +41,12 @@ export interface ReplaySource {
   readonly describe: string;
   /** Calls `onTree` for every tree, in source order, and resolves with the lineage once all are read. */
   read(onTree: (tree: SourcedTree) => void): Promise<ReplaySourceInfo>;
+  /**
+   * Optional: reads the same records without decoding them; `onRecord` decodes each (with the
+   * codec of `encoding`) and resolves with the outcome, which the source awaits before it
+   * resolves (bad records are counted and logged as by `read`).
+   */
+  readEncoded?(onRecord: (record: EncodedTree) => Promise<DecodeOutcome>): Promise<ReplaySourceInfo>;
+  /** The codec of the records `readEncoded` hands out. */
+  readonly encoding?: TreeEncoding;
 }

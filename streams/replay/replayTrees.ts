@@ -1,22 +1,22 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Domain } from '../../domains/domain.js';
-import { isProgrammerError, toAppError } from '../../operators/common/errors.js';
+import { domainOf as builtinDomainOf } from '../../domains/registry.js';
 import { InMemoryMetrics, noopMetrics, type Logger, type Metrics } from '../../operators/common/metrics.js';
 import { linearizeConfigHash, linearizerId, type LinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
-import { linearizeTree } from '../../operators/linearize/linearizeTree.js';
-import { verifierId, type Verifier } from '../../operators/verify/verifier.js';
-import type { SearchTree } from '../../schemas/searchTree.js';
+import type { Verifier } from '../../operators/verify/verifier.js';
 import type { Trace } from '../../schemas/trace.js';
 import type { VerifiedTree } from '../../schemas/verifiedTree.js';
 import type { ShardFile } from '../sinks/manifest.js';
 import type { ParquetEncoder } from '../sinks/parquetEncoder.js';
 import { createTraceParquetSink } from '../sinks/traceParquetSink.js';
 import { createTreeArchiveSink } from '../sinks/treeArchiveSink.js';
-import { prepareTree } from './prepareTree.js';
+import { createRecordRebuilder, type FatalError, type RebuildResult } from './rebuildBatch.js';
+import { RebuildPool } from './rebuildPool.js';
+import { rebuildTree, type TreeOutcome } from './rebuildTree.js';
 import { writeReplayManifest, type ReplayManifest } from './replayManifest.js';
-import type { ReplaySource } from './replaySource.js';
-import { TreeSorter } from './treeSorter.js';
+import type { ReplaySource, ReplaySourceInfo } from './replaySource.js';
+import { TreeSorter, type PositionedTree } from './treeSorter.js';
 
 const DEFAULT_MAX_TREES_IN_MEMORY = 20_000;
 /** Spilled sort runs live here while a replay runs (dot-named: no reader globs it). */
@@ -38,6 +38,13 @@ export interface ReplayConfig {
   readonly command: string;
   /** Extra configs recorded in the manifest (e.g. the replay window), by name. */
   readonly extraConfigs?: Readonly<Record<string, unknown>>;
+  /**
+   * Worker threads that decode, label and linearize records while a topic is still being read
+   * (the output is the same either way). Used for sources that hand out undecoded records, with
+   * the built-in domains and their own verifiers. Default 0 (everything on this thread): on a
+   * 2-core machine next to its broker the workers measured slower (bench/results/replay.md).
+   */
+  readonly rebuildWorkers?: number;
 }
 
 /** Capabilities of a replay. There is deliberately no policy: no model is ever called. */
@@ -95,6 +102,28 @@ export interface ReplayReport {
   readonly out: string;
 }
 
+/** A tree already rebuilt by a worker, waiting for its turn in tree_id order. */
+interface RebuiltItem {
+  readonly tree: { readonly tree_id: string };
+  readonly position: readonly [number, number];
+  readonly outcome: TreeOutcome | null;
+  readonly fatal: FatalError | null;
+}
+
+const PROGRAMMER_ERRORS: Readonly<Record<string, new (message: string) => Error>> = { TypeError, RangeError, ReferenceError, SyntaxError };
+
+/** The worker's programmer error, as the same class here, so the replay ends the way an in-thread one would. */
+function revive(fatal: FatalError): Error {
+  const error = new (PROGRAMMER_ERRORS[fatal.name] ?? Error)(fatal.message);
+  if (fatal.stack !== undefined) error.stack = fatal.stack;
+  return error;
+}
+
+// Records go to the workers while they have at most this many batches waiting; the rest are
+// rebuilt here, so this thread shares the work instead of idling once the topic is read.
+const MAX_WORKER_BACKLOG = 2;
+
+
 const sortedCounts = (m: Map<string, number>): Record<string, number> =>
   Object.fromEntries([...m].sort(([a], [b]) => (Number.isNaN(Number(a)) ? a.localeCompare(b) : Number(a) - Number(b))));
 const bump = (m: Map<string, number>, key: string, by = 1): void => {
@@ -117,19 +146,44 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
   const now = deps.now ?? (() => performance.now());
   const startedAt = now();
   await mkdir(config.out, { recursive: true });
-  const sorter = new TreeSorter({ maxInMemory: config.maxTreesInMemory ?? DEFAULT_MAX_TREES_IN_MEMORY, spillDir: join(config.out, SPILL_DIR) });
+  const sorter = new TreeSorter<PositionedTree | RebuiltItem>({ maxInMemory: config.maxTreesInMemory ?? DEFAULT_MAX_TREES_IN_MEMORY, spillDir: join(config.out, SPILL_DIR) });
   let treesRead = 0;
   let sourceBytes = 0;
-  let info: Awaited<ReturnType<ReplaySource['read']>>;
+  let info: ReplaySourceInfo;
+  // Workers can only rebuild with what they can import themselves: the built-in domains and verifiers.
+  const workers = config.rebuildWorkers ?? 0;
+  const pool =
+    source.readEncoded !== undefined && source.encoding !== undefined && workers > 0 && deps.domainOf === builtinDomainOf && deps.verifierOf === undefined
+      ? RebuildPool.start({ workers, encoding: source.encoding, linearize: config.linearize, keepLabelled: config.archiveTrees })
+      : undefined;
   try {
-    info = await source.read(({ tree, bytes, position }) => {
-      treesRead += 1;
-      sourceBytes += bytes;
-      sorter.add({ tree, position });
-    });
+    if (pool !== undefined && source.readEncoded !== undefined && source.encoding !== undefined) {
+      // Trees are rebuilt as they arrive (on the workers, or here when they are behind) and their
+      // outcomes sorted: output order still comes from tree ids alone.
+      const rebuildHere = createRecordRebuilder(
+        { encoding: source.encoding, linearize: config.linearize, keepLabelled: config.archiveTrees },
+        { domainOf: deps.domainOf, ...(deps.verifierOf === undefined ? {} : { verifierOf: deps.verifierOf }) },
+      );
+      info = await source.readEncoded(async ({ value, position }) => {
+        const done: RebuildResult = pool.backlog() <= MAX_WORKER_BACKLOG ? await pool.submit(value) : await rebuildHere(value);
+        if (!done.ok) return done;
+        treesRead += 1;
+        sourceBytes += value.byteLength;
+        sorter.add({ tree: { tree_id: done.tree_id }, position, outcome: done.outcome, fatal: done.fatal });
+        return done;
+      });
+    } else {
+      info = await source.read(({ tree, bytes, position }) => {
+        treesRead += 1;
+        sourceBytes += bytes;
+        sorter.add({ tree, position });
+      });
+    }
   } catch (error) {
     sorter.close();
     throw error;
+  } finally {
+    await pool?.close();
   }
   const readMs = now() - startedAt;
   deps.logger?.info('replaying trees', { source: source.describe, trees_read: treesRead });
@@ -154,57 +208,59 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
 
   let trees = 0;
   let sequence = 0;
-  const rebuild = async (chunk: readonly (SearchTree | VerifiedTree)[]): Promise<void> => {
-    const rows: Trace[] = [];
-    const labelled: VerifiedTree[] = [];
-    for (const recorded of chunk) {
-      policies.add(recorded.policy_version);
-      searchCalls += recorded.stats.policy_calls;
-      try {
-        // An unknown domain is this tree's failure (kind `config`), not the whole rebuild's.
-        const domain = deps.domainOf(recorded.problem.domain);
-        const verifier = deps.verifierOf?.(domain.name) ?? domain.verifier;
-        verifiers.add(verifierId(verifier));
-        verifierHashes.add(verifier.configHash);
-        const prepared = await prepareTree(recorded, verifier);
-        if (prepared.reverified) reverified += 1;
-        labelsChanged += prepared.labelsChanged;
-        labelled.push(prepared.tree);
-        if (prepared.tree.valid) valid += 1;
-        const made = await linearizeTree(prepared.tree, config.linearize, { domain, verifier, metrics: linearizeMetrics });
-        for (const t of made) {
-          bump(variants, t.variant);
-          bump(backtracks, String(t.num_backtracks));
-        }
-        rows.push(...made);
-      } catch (error) {
-        if (isProgrammerError(error)) throw error;
-        // One bad tree must not sink the rebuild; it is counted and named.
-        failed += 1;
-        const e = toAppError(error, 'linearize');
-        deps.logger?.warn('replay skipped a tree', { tree_id: recorded.tree_id, kind: e.kind, message: e.message });
-      }
+  let rows: Trace[] = [];
+  let labelled: VerifiedTree[] = [];
+  let chunkTrees = 0;
+  const account = (o: TreeOutcome): void => {
+    policies.add(o.policy_version);
+    searchCalls += o.search_policy_calls;
+    if (o.verifier !== null) {
+      verifiers.add(o.verifier.id);
+      verifierHashes.add(o.verifier.config_hash);
     }
-    traces += rows.length;
+    if (o.reverified) reverified += 1;
+    labelsChanged += o.labels_changed;
+    if (o.labelled !== null) labelled.push(o.labelled);
+    if (o.valid) valid += 1;
+    for (const [name, by] of o.counters) linearizeMetrics.increment(name, by);
+    for (const t of o.traces) {
+      bump(variants, t.variant);
+      bump(backtracks, String(t.num_backtracks));
+      rows.push(t);
+    }
+    if (o.failure !== null) {
+      // One bad tree must not sink the rebuild; it is counted and named.
+      failed += 1;
+      deps.logger?.warn('replay skipped a tree', { tree_id: o.tree_id, kind: o.failure.kind, message: o.failure.message });
+    }
+  };
+  const flush = async (): Promise<void> => {
+    const fileRows = rows;
+    const fileTrees = labelled;
+    rows = [];
+    labelled = [];
+    chunkTrees = 0;
+    traces += fileRows.length;
     const seq = sequence++;
     await writing;
     writing = (async () => {
-      if (rows.length > 0) files.push(await traceSink.writeBatch(rows, seq));
-      if (config.archiveTrees && labelled.length > 0) files.push(await treeSink.writeBatch(labelled, seq));
+      if (fileRows.length > 0) files.push(await traceSink.writeBatch(fileRows, seq));
+      if (config.archiveTrees && fileTrees.length > 0) files.push(await treeSink.writeBatch(fileTrees, seq));
     })();
   };
+  const rebuildDeps = { domainOf: deps.domainOf, ...(deps.verifierOf === undefined ? {} : { verifierOf: deps.verifierOf }), linearize: config.linearize, keepLabelled: config.archiveTrees };
 
   try {
-    let chunk: (SearchTree | VerifiedTree)[] = [];
-    for await (const { tree } of sorter.sorted()) {
+    for await (const item of sorter.sorted()) {
       trees += 1;
-      chunk.push(tree);
-      if (chunk.length >= config.treesPerFile) {
-        await rebuild(chunk);
-        chunk = [];
-      }
+      if ('outcome' in item) {
+        if (item.fatal !== null) throw revive(item.fatal);
+        if (item.outcome !== null) account(item.outcome);
+      } else account(await rebuildTree(item.tree, rebuildDeps));
+      chunkTrees += 1;
+      if (chunkTrees >= config.treesPerFile) await flush();
     }
-    if (chunk.length > 0) await rebuild(chunk);
+    if (chunkTrees > 0) await flush();
   } finally {
     sorter.close();
   }

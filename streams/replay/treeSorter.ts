@@ -10,6 +10,12 @@ export interface PositionedTree {
   readonly position: readonly [number, number];
 }
 
+/** What the sorter needs of an item: the tree id it sorts by and the source position that breaks ties. */
+export interface SortableTree {
+  readonly tree: { readonly tree_id: string };
+  readonly position: readonly [number, number];
+}
+
 export interface TreeSorterConfig {
   /** Trees held in memory before a sorted run is spilled to `spillDir`. */
   readonly maxInMemory: number;
@@ -17,7 +23,7 @@ export interface TreeSorterConfig {
   readonly spillDir: string;
 }
 
-const before = (a: PositionedTree, b: PositionedTree): number =>
+const before = (a: SortableTree, b: SortableTree): number =>
   a.tree.tree_id < b.tree.tree_id ? -1 : a.tree.tree_id > b.tree.tree_id ? 1 : a.position[0] - b.position[0] || a.position[1] - b.position[1];
 
 /**
@@ -27,16 +33,18 @@ const before = (a: PositionedTree, b: PositionedTree): number =>
  * choice does not depend on the order partitions happened to arrive in.
  *
  * Spilling is synchronous: `add` is called from a consumer's record callback, which cannot wait.
+ * Items are whole trees by default, or anything carrying a tree id (a replay's per-tree outcomes):
+ * spilled runs hold each item as one JSON line.
  */
-export class TreeSorter {
-  private buffer: PositionedTree[] = [];
+export class TreeSorter<T extends SortableTree = PositionedTree> {
+  private buffer: T[] = [];
   private readonly runs: string[] = [];
   // Counted while merging: ids seen more than once.
   private dropped = 0;
 
   constructor(private readonly config: TreeSorterConfig) {}
 
-  add(tree: PositionedTree): void {
+  add(tree: T): void {
     this.buffer.push(tree);
     if (this.buffer.length >= this.config.maxInMemory) this.spill();
   }
@@ -47,17 +55,17 @@ export class TreeSorter {
   }
 
   /** Every distinct tree in ascending tree_id order. Call once, after the last `add`. */
-  async *sorted(): AsyncGenerator<PositionedTree> {
-    const sources: AsyncIterator<PositionedTree>[] = [];
+  async *sorted(): AsyncGenerator<T> {
+    const sources: AsyncIterator<T>[] = [];
     this.buffer.sort(before);
     const memory = this.buffer;
     this.buffer = [];
     if (this.runs.length === 0) sources.push(fromArray(memory));
     else {
       if (memory.length > 0) this.writeRun(memory);
-      for (const run of this.runs) sources.push(readRun(run));
+      for (const run of this.runs) sources.push(readRun<T>(run));
     }
-    const heads: (PositionedTree | undefined)[] = await Promise.all(sources.map(async (s) => (await s.next()).value as PositionedTree | undefined));
+    const heads: (T | undefined)[] = await Promise.all(sources.map(async (s) => (await s.next()).value as T | undefined));
     let last: string | null = null;
     for (;;) {
       // Few runs (window / maxInMemory): a linear scan for the smallest head is cheap enough.
@@ -68,8 +76,8 @@ export class TreeSorter {
         if (h !== undefined && (m === undefined || before(h, m) < 0)) min = i;
       }
       if (min < 0) return;
-      const next = heads[min] as PositionedTree;
-      heads[min] = (await (sources[min] as AsyncIterator<PositionedTree>).next()).value as PositionedTree | undefined;
+      const next = heads[min] as T;
+      heads[min] = (await (sources[min] as AsyncIterator<T>).next()).value as T | undefined;
       if (next.tree.tree_id === last) {
         this.dropped += 1;
         continue;
@@ -90,7 +98,7 @@ export class TreeSorter {
     this.buffer = [];
   }
 
-  private writeRun(trees: readonly PositionedTree[]): void {
+  private writeRun(trees: readonly T[]): void {
     mkdirSync(this.config.spillDir, { recursive: true });
     const path = join(this.config.spillDir, `run-${String(this.runs.length).padStart(6, '0')}.jsonl`);
     // JSON never contains a raw newline, so one line per tree; written in ~1 MB pieces so a big
@@ -99,7 +107,7 @@ export class TreeSorter {
     try {
       let piece = '';
       for (const t of trees) {
-        piece += `${JSON.stringify({ p: t.position, t: t.tree })}\n`;
+        piece += `${JSON.stringify(t)}\n`;
         if (piece.length >= 1 << 20) {
           writeSync(fd, piece);
           piece = '';
@@ -113,16 +121,15 @@ export class TreeSorter {
   }
 }
 
-async function* fromArray(trees: readonly PositionedTree[]): AsyncGenerator<PositionedTree> {
+async function* fromArray<T>(trees: readonly T[]): AsyncGenerator<T> {
   yield* trees;
 }
 
-async function* readRun(path: string): AsyncGenerator<PositionedTree> {
+async function* readRun<T>(path: string): AsyncGenerator<T> {
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   for await (const line of lines) {
     if (line.length === 0) continue;
     // Written by this process from validated trees a moment ago: parsed back without re-validating.
-    const { p, t } = JSON.parse(line) as { p: [number, number]; t: SearchTree | VerifiedTree };
-    yield { tree: t, position: p };
+    yield JSON.parse(line) as T;
   }
 }
