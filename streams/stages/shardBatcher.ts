@@ -30,7 +30,10 @@ export class ShardBatcher<Row> {
   // Per topic-partition buffers; a shard never mixes partitions, so its name can carry offsets.
   private readonly buffers = new Map<string, Pending<Row>[]>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private flushing: Promise<void> = Promise.resolve();
+  // Per topic-partition write chains: a partition's shards land in offset order, while shards of
+  // different partitions are encoded and fsynced concurrently (one global chain left the encoder
+  // idle during every fsync and made each partition wait for all the others).
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly config: ShardBatcherConfig,
@@ -54,7 +57,7 @@ export class ShardBatcher<Row> {
   /** Writes every buffered shard now. */
   async flushAll(): Promise<void> {
     await Promise.all([...this.buffers.keys()].map((key) => this.flushKey(key)));
-    await this.flushing;
+    await Promise.all([...this.writing.values()]);
   }
 
   /**
@@ -80,9 +83,10 @@ export class ShardBatcher<Row> {
     this.timers.delete(key);
     const batch = this.buffers.get(key);
     this.buffers.delete(key);
-    if (batch === undefined || batch.length === 0) return this.flushing;
-    // One write at a time: shard files of a partition land in offset order.
-    this.flushing = this.flushing.then(async () => {
+    const previous = this.writing.get(key) ?? Promise.resolve();
+    if (batch === undefined || batch.length === 0) return previous;
+    // One write at a time per partition: its shard files land in offset order.
+    const write = previous.then(async () => {
       const first = batch[0] as Pending<Row>;
       const last = batch[batch.length - 1] as Pending<Row>;
       const position: ShardPosition = {
@@ -101,6 +105,11 @@ export class ShardBatcher<Row> {
         for (const p of batch) p.reject(error);
       }
     });
-    return this.flushing;
+    this.writing.set(key, write);
+    // Forget a finished chain so the map holds only partitions with a write in flight.
+    void write.then(() => {
+      if (this.writing.get(key) === write) this.writing.delete(key);
+    });
+    return write;
   }
 }
