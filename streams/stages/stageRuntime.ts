@@ -85,6 +85,7 @@ export async function startStage<In>(spec: StageSpec<In>, deps: StageDeps): Prom
   let fatal: unknown;
   let owned = new Set<string>();
   let commitChain: Promise<void> = Promise.resolve();
+  let commitQueued = false;
   let resolveDone!: () => void;
   let rejectDone!: (error: unknown) => void;
   const done = new Promise<void>((resolve, reject) => {
@@ -94,8 +95,15 @@ export async function startStage<In>(spec: StageSpec<In>, deps: StageDeps): Prom
   // Callers may only await stop(); keep an unobserved rejection from crashing the process.
   done.catch(() => undefined);
 
+  // Commits run one at a time and coalesce: a call while one is queued and not yet started joins
+  // it (it will read the tracker when it starts, so it covers the caller's progress). One commit
+  // request per finished record would cost a broker round trip each, and over Kafka a commit
+  // waits behind the consumer's fetch on the same connection.
   const commit = (): Promise<void> => {
+    if (commitQueued) return commitChain;
+    commitQueued = true;
     commitChain = commitChain.then(async () => {
+      commitQueued = false;
       const offsets = tracker.committable();
       if (offsets.length > 0) await consumer.commit(offsets);
     });
