@@ -55,6 +55,21 @@ const RETRY = { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime:
 // uncommitted and are redelivered, which is what the at-least-once contract allows.
 const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
+/**
+ * The broker's error type (`ILLEGAL_GENERATION`, ...) of a kafkajs failure. kafkajs' retrier wraps
+ * protocol errors (KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded) and keeps the
+ * original only as `cause`, so look down the chain.
+ */
+export function protocolErrorType(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
+    const type = (current as { type?: unknown }).type;
+    if (typeof type === 'string') return type;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** Wraps a kafkajs failure as a transport AppError, keeping kafkajs' own `retriable` verdict. */
 export function toTransportError(error: unknown, what: string): AppError {
   if (error instanceof AppError) return error;
@@ -98,31 +113,31 @@ export function createKafkaTransport(config: KafkaTransportConfig): Transport {
   const requireTopic = async (topic: string): Promise<void> => {
     if (existing.has(topic)) return;
     const a = await admin();
-    let topics: string[];
-    try {
-      topics = await a.listTopics();
-    } catch (error) {
-      throw toTransportError(error, 'listTopics');
-    }
+    // Retried: a stage's first send may meet a broker that just died (the 3-node failover test).
+    const topics = await retryTransient(() => a.listTopics(), 'listTopics', 30_000);
     for (const t of topics) existing.add(t);
     if (!existing.has(topic)) throw new AppError('transport', `topic ${topic} does not exist (create it first)`, { retriable: false });
   };
-  // Partition counts, cached: the pipeline never repartitions a live topic.
-  const partitionCounts = new Map<string, number>();
-  const partitionsOf = async (topic: string): Promise<number> => {
+  // Partition counts, cached as promises: the pipeline never repartitions a live topic, and
+  // concurrent first sends then all wait on one lookup and enqueue their records in call order.
+  const partitionCounts = new Map<string, Promise<number>>();
+  const partitionsOf = (topic: string): Promise<number> => {
     const known = partitionCounts.get(topic);
     if (known !== undefined) return known;
+    const lookup = lookupPartitions(topic);
+    partitionCounts.set(topic, lookup);
+    lookup.catch(() => {
+      if (partitionCounts.get(topic) === lookup) partitionCounts.delete(topic);
+    });
+    return lookup;
+  };
+  const lookupPartitions = async (topic: string): Promise<number> => {
     await requireTopic(topic);
     const a = await admin();
-    try {
-      const meta = await a.fetchTopicMetadata({ topics: [topic] });
-      const count = meta.topics[0]?.partitions.length ?? 0;
-      if (count === 0) throw new AppError('transport', `topic ${topic} has no partitions yet`, { retriable: true });
-      partitionCounts.set(topic, count);
-      return count;
-    } catch (error) {
-      throw toTransportError(error, `metadata of ${topic}`);
-    }
+    const meta = await retryTransient(() => a.fetchTopicMetadata({ topics: [topic] }), `metadata of ${topic}`, 30_000);
+    const count = meta.topics[0]?.partitions.length ?? 0;
+    if (count === 0) throw new AppError('transport', `topic ${topic} has no partitions yet`, { retriable: true });
+    return count;
   };
   const track = <T extends { close(): Promise<void> }>(x: T): T => {
     open.add(x);
@@ -183,7 +198,7 @@ export function createKafkaTransport(config: KafkaTransportConfig): Transport {
     },
     async committedOffsets(groupId, topic) {
       const a = await admin();
-      const [entry] = await retryTransient(() => a.fetchOffsets({ groupId, topics: [topic] }), 'committedOffsets');
+      const [entry] = await retryTransient(() => a.fetchOffsets({ groupId, topics: [topic] }), 'committedOffsets', 30_000);
       const out = new Map<number, number>();
       for (const p of entry?.partitions ?? []) if (Number(p.offset) >= 0) out.set(p.partition, Number(p.offset));
       return out;
@@ -191,7 +206,7 @@ export function createKafkaTransport(config: KafkaTransportConfig): Transport {
     async endOffsets(topic) {
       await requireTopic(topic);
       const a = await admin();
-      const offsets = await retryTransient(() => a.fetchTopicOffsets(topic), 'endOffsets');
+      const offsets = await retryTransient(() => a.fetchTopicOffsets(topic), 'endOffsets', 30_000);
       return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
     },
     async close() {
@@ -217,7 +232,9 @@ async function waitForLeaders(a: Admin, topics: readonly string[], timeoutMs: nu
 
 /**
  * Retries an admin call on kafkajs-retriable errors (a leader moving, metadata not yet
- * propagated) with a short backoff, then wraps the last error as a transport AppError.
+ * propagated) with a short backoff, then wraps the last error as a transport AppError. Callers that
+ * may meet a broker that just died wait 30 s: leader election after a SIGKILL takes the broker
+ * session timeout (9 s) and more on a loaded machine.
  */
 async function retryTransient<T>(fn: () => Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = performance.now() + timeoutMs;
@@ -250,44 +267,71 @@ function toTopicConfig(spec: TopicSpec): { topic: string; numPartitions: number;
  * moved partition's records are never resent, yet the send resolves. Found by the 3-node test
  * (SIGKILL of a leader); one partition per request leaves one broker per retry and nothing to skip.
  */
-/** Records waiting for the next produce request of one partition, and who waits for their ack. */
+/** One `send` call's records for one partition, and who waits for their ack. */
+interface QueuedSend {
+  readonly records: readonly OutgoingRecord[];
+  readonly bytes: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Records waiting for the next produce request of one partition. */
 interface PartitionQueue {
   readonly topic: string;
   readonly partition: number;
-  readonly records: OutgoingRecord[];
-  readonly waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+  sends: QueuedSend[];
+  // A request of this partition is unacknowledged: the next one waits (per-partition order).
+  inFlight: boolean;
 }
 
+// A request takes queued sends up to this many bytes (a single larger send still goes alone):
+// the broker rejects a record batch above message.max.bytes (1 MiB by default).
+const MAX_REQUEST_BYTES = 512 * 1024;
+
 /**
- * Coalesces concurrent `send` calls: every record handed over within one event-loop turn goes out
- * in one produce request per partition (a stage handling many records at once would otherwise pay
- * one acks=all round trip per record, one at a time with maxInFlightRequests 1). Each call
- * resolves once all of its own records are acknowledged.
+ * Batches sends like Kafka's own producer: at most one request per partition is in flight, and
+ * everything handed over while it is (plus everything sent within the same event-loop turn) goes
+ * out in that partition's next request. A stage finishing records one at a time would otherwise
+ * pay one acks=all round trip per record, one after another (maxInFlightRequests 1 serializes
+ * requests per broker). Each call resolves once all of its own records are acknowledged.
  */
 function kafkaProducer(p: KProducer, partitionsOf: (topic: string) => Promise<number>, onClose: () => void): Producer {
   let closed = false;
   // Null-key records are spread round-robin, as Kafka's default partitioner does for a batch.
   let nextNullKeyPartition = 0;
-  let queues = new Map<string, PartitionQueue>();
+  const queues = new Map<string, PartitionQueue>();
+  // Partitions with sends queued in this event-loop turn, sent together on the next turn.
+  let ready = new Set<PartitionQueue>();
   let scheduled = false;
+
+  const sendNext = (q: PartitionQueue): void => {
+    if (q.inFlight || q.sends.length === 0) return;
+    let bytes = 0;
+    let take = 0;
+    while (take < q.sends.length && (take === 0 || bytes + q.sends[take]!.bytes <= MAX_REQUEST_BYTES)) bytes += q.sends[take++]!.bytes;
+    const sends = q.sends.slice(0, take);
+    q.sends = q.sends.slice(take);
+    q.inFlight = true;
+    const messages = sends.flatMap((s) => s.records.map((r) => ({ ...toMessage(r), partition: q.partition })));
+    p.send({ topic: q.topic, acks: -1, messages }).then(
+      () => {
+        for (const s of sends) s.resolve();
+      },
+      (error: unknown) => {
+        const wrapped = toTransportError(error, `send to ${q.topic}`);
+        for (const s of sends) s.reject(wrapped);
+      },
+    ).finally(() => {
+      q.inFlight = false;
+      sendNext(q);
+    });
+  };
 
   const flush = (): void => {
     scheduled = false;
-    const batch = queues;
-    queues = new Map();
-    // One request per partition: kafkajs 2.2.4 can drop acknowledged records of a multi-broker
-    // request when a leader moves (see the 3-node test), so requests never span partitions.
-    for (const q of batch.values()) {
-      p.send({ topic: q.topic, acks: -1, messages: q.records.map((r) => ({ ...toMessage(r), partition: q.partition })) }).then(
-        () => {
-          for (const w of q.waiters) w.resolve();
-        },
-        (error: unknown) => {
-          const wrapped = toTransportError(error, `send to ${q.topic}`);
-          for (const w of q.waiters) w.reject(wrapped);
-        },
-      );
-    }
+    const batch = ready;
+    ready = new Set();
+    for (const q of batch) sendNext(q);
   };
 
   return {
@@ -307,12 +351,13 @@ function kafkaProducer(p: KProducer, partitionsOf: (topic: string) => Promise<nu
         const key = `${topic}\u0000${partition}`;
         let q = queues.get(key);
         if (q === undefined) {
-          q = { topic, partition, records: [], waiters: [] };
+          q = { topic, partition, sends: [], inFlight: false };
           queues.set(key, q);
         }
-        q.records.push(...group);
         const queue = q;
-        acks.push(new Promise<void>((resolve, reject) => queue.waiters.push({ resolve, reject })));
+        const bytes = group.reduce((n, r) => n + r.value.byteLength + (r.key?.length ?? 0), 0);
+        acks.push(new Promise<void>((resolve, reject) => queue.sends.push({ records: group, bytes, resolve, reject })));
+        ready.add(queue);
       }
       if (!scheduled) {
         scheduled = true;
@@ -360,7 +405,7 @@ async function startConsumer(
     sessionTimeout: config.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: config.heartbeatIntervalMs ?? 1_000,
     // An idle fetch blocks the consumer loop (pause, commit, leave) for up to this long.
-    maxWaitTimeInMs: 500,
+    maxWaitTimeInMs: 100,
     allowAutoTopicCreation: false,
     retry: RETRY,
   });
@@ -384,6 +429,29 @@ async function startConsumer(
   };
   const assignedTopics = (): { topic: string }[] => [...new Set(assigned.map((a) => a.topic))].map((topic) => ({ topic }));
 
+  // Positions whose commit a rebalance rejected. Their records are finished, and the stage never
+  // hands a position out twice, so they are retried here: with the next commit, or right after
+  // the rejoin if this member still owns the partition (else the new owner redoes them).
+  const pendingCommits = new Map<string, TopicPartitionOffset>();
+  const tpKey = (o: { topic: string; partition: number }): string => `${o.topic}:${o.partition}`;
+  const commitOwned = async (offsets: readonly TopicPartitionOffset[]): Promise<void> => {
+    const latest = new Map<string, TopicPartitionOffset>();
+    for (const o of [...pendingCommits.values(), ...offsets]) {
+      if (!assigned.some((a) => a.topic === o.topic && a.partition === o.partition)) continue;
+      const known = latest.get(tpKey(o));
+      if (known === undefined || known.offset < o.offset) latest.set(tpKey(o), o);
+    }
+    const owned = [...latest.values()];
+    if (owned.length === 0 || closed) return;
+    try {
+      await c.commitOffsets(owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+      for (const o of owned) if ((pendingCommits.get(tpKey(o))?.offset ?? Infinity) <= o.offset) pendingCommits.delete(tpKey(o));
+    } catch (error) {
+      if (!REBALANCE_ERRORS.has(protocolErrorType(error) ?? '')) throw toTransportError(error, `commit ${options.groupId}`);
+      for (const o of owned) if ((pendingCommits.get(tpKey(o))?.offset ?? -1) < o.offset) pendingCommits.set(tpKey(o), o);
+    }
+  };
+
   c.on(c.events.GROUP_JOIN, (event) => {
     const ma = event.payload.memberAssignment;
     assigned = Object.entries(ma).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
@@ -397,6 +465,9 @@ async function startConsumer(
     }
     // A pause outlives rebalances: newly assigned topics start paused too.
     if (paused && assigned.length > 0) c.pause(assignedTopics());
+    for (const key of pendingCommits.keys()) if (!assigned.some((a) => tpKey(a) === key)) pendingCommits.delete(key);
+    // A failure here leaves the positions pending: the stage's next commit retries them.
+    if (pendingCommits.size > 0) setImmediate(() => void commitOwned([]).catch(() => undefined));
     assignments.next({ partitions: assigned });
     joined?.();
   });
@@ -476,16 +547,7 @@ async function startConsumer(
   return {
     records,
     assignments: assignments.asObservable(),
-    async commit(offsets: readonly TopicPartitionOffset[]) {
-      const owned = offsets.filter((o) => assigned.some((a) => a.topic === o.topic && a.partition === o.partition));
-      if (owned.length === 0 || closed) return;
-      try {
-        await c.commitOffsets(owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
-      } catch (error) {
-        if (REBALANCE_ERRORS.has((error as { type?: string }).type ?? '')) return;
-        throw toTransportError(error, `commit ${options.groupId}`);
-      }
-    },
+    commit: commitOwned,
     pause() {
       paused = true;
       if (assigned.length > 0) c.pause(assignedTopics());

@@ -98,6 +98,43 @@ describe('kafka transport specifics', () => {
     }
   }, 120_000);
 
+  it('batches sends made while a request is in flight into the partition\'s next request, in order', async () => {
+    let produceRequests = 0;
+    const counting = { info: (text: string) => void (text.includes('Request Produce') && (produceRequests += 1)), warn: () => undefined, error: () => undefined };
+    const t = createKafkaTransport({ brokers: kafka.brokers, logLevel: 'debug', logger: counting });
+    const topic = `coalesce-${randomUUID()}`;
+    await t.createTopics([{ name: topic, partitions: 2, retentionMs: -1 }]);
+    const producer = await t.producer();
+    const total = 200;
+    try {
+      produceRequests = 0;
+      const acks: Promise<void>[] = [];
+      // One record per event-loop turn, as a stage finishing records one at a time sends them.
+      for (let i = 0; i < total; i += 1) {
+        acks.push(producer.send(topic, [{ key: null, partition: i % 2, value: bytes(String(i)) }]));
+        await new Promise((ok) => setImmediate(ok));
+      }
+      await Promise.all(acks);
+      // One request per turn would be 200; while one is unacknowledged the others accumulate
+      // (how many depends on the broker's round trip: ~75 requests on an idle machine).
+      expect(produceRequests).toBeGreaterThan(0);
+      expect(produceRequests).toBeLessThan(total * 0.6);
+      const consumer = await t.consumer({ groupId: `g-${randomUUID()}`, topics: [topic] });
+      const got: ConsumedRecord[] = [];
+      const sub = consumer.records.subscribe((r) => got.push(r));
+      await waitFor(() => got.length >= total, { timeoutMs: 30_000, message: `${total} records` });
+      sub.unsubscribe();
+      await consumer.close();
+      for (const partition of [0, 1]) {
+        const values = got.filter((r) => r.partition === partition).map((r) => Number(new TextDecoder().decode(r.value)));
+        expect(values).toEqual(Array.from({ length: total / 2 }, (_, i) => 2 * i + partition));
+      }
+    } finally {
+      await producer.close();
+      await t.close();
+    }
+  }, 120_000);
+
   it('keeps records that arrive while nobody subscribes', async () => {
     const t = await make();
     const topic = `early-${randomUUID()}`;
