@@ -27,93 +27,110 @@ interface ZodLike {
 
 class Unsupported extends Error {}
 
-function numberCheck(def: CheckDef): (n: number) => boolean {
-  if (def.check === 'number_format' && def.format === 'safeint') return (n) => Number.isSafeInteger(n);
-  if (def.check === 'greater_than' && typeof def.value === 'number') {
-    const v = def.value;
-    return def.inclusive === true ? (n) => n >= v : (n) => n > v;
-  }
-  if (def.check === 'less_than' && typeof def.value === 'number') {
-    const v = def.value;
-    return def.inclusive === true ? (n) => n <= v : (n) => n < v;
-  }
+/** A number of a check definition, as JavaScript source (finite numbers only). */
+function literal(value: unknown): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Unsupported(`bound ${String(value)}`);
+  return Object.is(value, -0) ? '0' : String(value);
+}
+
+function numberCondition(def: CheckDef): string {
+  if (def.check === 'number_format' && def.format === 'safeint') return 'Number.isSafeInteger(x)';
+  if (def.check === 'greater_than') return `x ${def.inclusive === true ? '>=' : '>'} ${literal(def.value)}`;
+  if (def.check === 'less_than') return `x ${def.inclusive === true ? '<=' : '<'} ${literal(def.value)}`;
   throw new Unsupported(`number check ${def.check}`);
 }
 
-function lengthCheck(def: CheckDef): (length: number) => boolean {
-  if (def.check === 'min_length' && typeof def.minimum === 'number') {
-    const min = def.minimum;
-    return (length) => length >= min;
-  }
+function lengthCondition(def: CheckDef, of: string): string {
+  if (def.check === 'min_length') return `${of}.length >= ${literal(def.minimum)}`;
   throw new Unsupported(`length check ${def.check}`);
 }
 
 const checkDefs = (def: ZodDefLike): CheckDef[] => (def.checks ?? []).map((c) => c._zod.def);
 
-function compile(schema: ZodLike): Check {
-  const def = schema._zod.def;
-  switch (def.type) {
-    case 'string': {
-      const checks = checkDefs(def).map(lengthCheck);
-      return (v) => typeof v === 'string' && checks.every((c) => c(v.length));
+/**
+ * Generates one JavaScript function per schema node (`c0`, `c1`, ...; `c0` is the root), the way
+ * zod itself compiles objects: a check of a tree is then plain property reads and comparisons.
+ * Only constants that come from the schema (numbers validated as finite, keys JSON-quoted) are
+ * written into the source.
+ */
+class CheckCompiler {
+  readonly functions: string[] = [];
+
+  compile(schema: ZodLike): string {
+    const name = `c${this.functions.length}`;
+    this.functions.push('');
+    this.functions[Number(name.slice(1))] = `function ${name}(x) {\n${this.body(schema._zod.def)}\n}`;
+    return name;
+  }
+
+  private body(def: ZodDefLike): string {
+    switch (def.type) {
+      case 'string':
+        return `return typeof x === 'string'${checkDefs(def).map((c) => ` && ${lengthCondition(c, 'x')}`).join('')};`;
+      case 'number':
+        // Finite only: JSON cannot carry anything else, and a stricter check just falls back to zod.
+        return `return typeof x === 'number' && Number.isFinite(x)${checkDefs(def).map((c) => ` && ${numberCondition(c)}`).join('')};`;
+      case 'boolean':
+        if (checkDefs(def).length > 0) throw new Unsupported('boolean checks');
+        return `return typeof x === 'boolean';`;
+      case 'nullable':
+        if (def.innerType === undefined) throw new Unsupported('nullable without inner type');
+        return `return x === null || ${this.compile(def.innerType)}(x);`;
+      case 'array': {
+        if (def.element === undefined) throw new Unsupported('array without element');
+        const element = this.compile(def.element);
+        const lengths = checkDefs(def).map((c) => ` || !(${lengthCondition(c, 'x')})`).join('');
+        return `if (!Array.isArray(x)${lengths}) return false;\nfor (let i = 0; i < x.length; i++) if (!${element}(x[i])) return false;\nreturn true;`;
+      }
+      case 'object':
+        return this.objectBody(def);
+      default:
+        throw new Unsupported(`zod type ${def.type}`);
     }
-    case 'number': {
-      const checks = checkDefs(def).map(numberCheck);
-      // Finite only: JSON cannot carry anything else, and a stricter check just falls back to zod.
-      return (v) => typeof v === 'number' && Number.isFinite(v) && checks.every((c) => c(v));
-    }
-    case 'boolean':
-      if (checkDefs(def).length > 0) throw new Unsupported('boolean checks');
-      return (v) => typeof v === 'boolean';
-    case 'nullable': {
-      if (def.innerType === undefined) throw new Unsupported('nullable without inner type');
-      const inner = compile(def.innerType);
-      return (v) => v === null || inner(v);
-    }
-    case 'array': {
-      if (def.element === undefined) throw new Unsupported('array without element');
-      const element = compile(def.element);
-      const checks = checkDefs(def).map(lengthCheck);
-      return (v) => Array.isArray(v) && checks.every((c) => c(v.length)) && v.every(element);
-    }
-    case 'object':
-      return compileObject(def);
-    default:
-      throw new Unsupported(`zod type ${def.type}`);
+  }
+
+  private objectBody(def: ZodDefLike): string {
+    // catchall set means strict or passthrough objects: their output is not the input as parsed.
+    if (def.shape === undefined || def.catchall !== undefined || checkDefs(def).length > 0) throw new Unsupported('object mode');
+    const fields = Object.entries(def.shape).map(([key, field]) => {
+      const fieldDef = field._zod.def;
+      if (fieldDef.type === 'optional') {
+        if (fieldDef.innerType === undefined || checkDefs(fieldDef).length > 0) throw new Unsupported('optional');
+        return { key, optional: true, check: this.compile(fieldDef.innerType) };
+      }
+      return { key, optional: false, check: this.compile(field) };
+    });
+    const keys = JSON.stringify(fields.map((f) => f.key));
+    const optional = JSON.stringify(fields.map((f) => f.optional));
+    // zod's output has exactly the schema's keys in schema order (unknown keys stripped); the
+    // parsed value is only returned as is when it already has that shape.
+    const order = fields.every((f) => !f.optional)
+      ? `if (k.length !== ${fields.length}${fields.map((f, i) => ` || k[${i}] !== ${JSON.stringify(f.key)}`).join('')}) return false;`
+      : [
+          `const K = ${keys}, O = ${optional};`,
+          'let n = 0;',
+          'for (const key of k) {',
+          '  for (;;) { if (n >= K.length) return false; const f = K[n++]; if (f === key) break; if (!O[n - 1]) return false; }',
+          '}',
+          'for (; n < K.length; n++) if (!O[n]) return false;',
+        ].join('\n');
+    const checks = fields.map((f) => {
+      const value = `x[${JSON.stringify(f.key)}]`;
+      return f.optional ? `(${value} === undefined || ${f.check}(${value}))` : `${f.check}(${value})`;
+    });
+    return [
+      `if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;`,
+      'const k = Object.keys(x);',
+      order,
+      `return ${checks.length === 0 ? 'true' : checks.join(' && ')};`,
+    ].join('\n');
   }
 }
 
-function compileObject(def: ZodDefLike): Check {
-  // catchall set means strict or passthrough objects: their output is not the input as parsed.
-  if (def.shape === undefined || def.catchall !== undefined || checkDefs(def).length > 0) throw new Unsupported('object mode');
-  const fields = Object.entries(def.shape).map(([key, field]) => {
-    const fieldDef = field._zod.def;
-    if (fieldDef.type === 'optional') {
-      if (fieldDef.innerType === undefined || checkDefs(fieldDef).length > 0) throw new Unsupported('optional');
-      return { key, optional: true, check: compile(fieldDef.innerType) };
-    }
-    return { key, optional: false, check: compile(field) };
-  });
-  return (v) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-    const record = v as Record<string, unknown>;
-    // zod's output has exactly the schema's keys in schema order (unknown keys stripped); the
-    // parsed value is only returned as is when it already has that shape.
-    let next = 0;
-    for (const key in record) {
-      if (!Object.prototype.hasOwnProperty.call(record, key)) return false;
-      for (;;) {
-        const field = fields[next];
-        if (field === undefined) return false;
-        next += 1;
-        if (field.key === key) break;
-        if (!field.optional) return false;
-      }
-      if (!(fields[next - 1] as (typeof fields)[number]).check(record[key])) return false;
-    }
-    for (let i = next; i < fields.length; i++) if (!(fields[i] as (typeof fields)[number]).optional) return false;
-    return true;
-  };
+function compile(schema: ZodLike): Check {
+  const compiler = new CheckCompiler();
+  const root = compiler.compile(schema);
+  return new Function(`'use strict';\n${compiler.functions.join('\n')}\nreturn ${root};`)() as Check;
 }
 
 /** The schema compiled to a plain predicate, or null when it uses a zod feature the compiler does not know. */
