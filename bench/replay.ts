@@ -9,7 +9,7 @@
  * The full replay runs once per rebuild-worker setting (`workers`, comma-separated; 0 = decode and
  * rebuild on the main thread, `default` = the replay's default); the ratio is the default's.
  *
- * usage: npx tsc -p tsconfig.json && node dist/bench/replay.js [trees=3000] [rounds=3] [workers=default,0]
+ * usage: npx tsc -p tsconfig.json && node dist/bench/replay.js [trees=3000] [rounds=3] [workers=default,1]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ import { createKafkaTransport } from '../streams/transport/kafka/kafkaTransport.
 
 const total = Number(process.argv[2] ?? 3000);
 const rounds = Number(process.argv[3] ?? 3);
-const workerSettings: (number | undefined)[] = (process.argv[4] ?? 'default,0').split(',').map((w) => (w === 'default' ? undefined : Number(w)));
+const workerSettings: (number | undefined)[] = (process.argv[4] ?? 'default,1').split(',').map((w) => (w === 'default' ? undefined : Number(w)));
 const settingName = (w: number | undefined): string => (w === undefined ? 'default' : String(w));
 const PARTITIONS = 4;
 

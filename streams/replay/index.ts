@@ -2,7 +2,8 @@
 export { replayTrees, type ReplayConfig, type ReplayDeps, type ReplayReport } from './replayTrees.js';
 export { archiveSource, datasetDirOf } from './archiveSource.js';
 export { topicSource, REPLAYABLE_TOPICS, type TopicWindow, type TopicSourceDeps } from './topicSource.js';
-export type { ReplaySource, ReplaySourceInfo, SourcedTree } from './replaySource.js';
+export type { ReplaySource, ReplaySourceInfo, SourcedTree, EncodedTree, DecodeOutcome } from './replaySource.js';
+export { compiledDecoder, compileSchemaCheck } from './compiledDecoder.js';
 export { prepareTree, type PreparedTree } from './prepareTree.js';
 export { createNoModelPolicy, type CountingPolicy } from './noModelPolicy.js';
 export { baseLinearizeConfig, resolveLinearizeConfig, parseTimeFlag } from './replayConfig.js';
