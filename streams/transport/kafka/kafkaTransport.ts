@@ -70,6 +70,23 @@ export function protocolErrorType(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A commit that failed only because the group is in flux: a rebalance, a coordinator that moved or
+ * died (retriable errors, also when kafkajs gave up retrying them), or a consumer that kafkajs is
+ * restarting after such an error. The records are done; their positions are committed later.
+ */
+function isTransientCommitError(error: unknown): boolean {
+  if (REBALANCE_ERRORS.has(protocolErrorType(error) ?? '')) return true;
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
+    if ((current as { retriable?: unknown }).retriable === true) return true;
+    const message = (current as { message?: unknown }).message;
+    if (typeof message === 'string' && message.startsWith('Consumer group was not initialized')) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** Wraps a kafkajs failure as a transport AppError, keeping kafkajs' own `retriable` verdict. */
 export function toTransportError(error: unknown, what: string): AppError {
   if (error instanceof AppError) return error;
@@ -429,9 +446,10 @@ async function startConsumer(
   };
   const assignedTopics = (): { topic: string }[] => [...new Set(assigned.map((a) => a.topic))].map((topic) => ({ topic }));
 
-  // Positions whose commit a rebalance rejected. Their records are finished, and the stage never
-  // hands a position out twice, so they are retried here: with the next commit, or right after
-  // the rejoin if this member still owns the partition (else the new owner redoes them).
+  // Positions whose commit failed while the group was in flux (isTransientCommitError). Their
+  // records are finished, and the stage never hands a position out twice, so they are retried
+  // here: with the next commit, or right after the rejoin if this member still owns the
+  // partition (else the new owner redoes them).
   const pendingCommits = new Map<string, TopicPartitionOffset>();
   const tpKey = (o: { topic: string; partition: number }): string => `${o.topic}:${o.partition}`;
   const commitOwned = async (offsets: readonly TopicPartitionOffset[]): Promise<void> => {
@@ -447,7 +465,7 @@ async function startConsumer(
       await c.commitOffsets(owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
       for (const o of owned) if ((pendingCommits.get(tpKey(o))?.offset ?? Infinity) <= o.offset) pendingCommits.delete(tpKey(o));
     } catch (error) {
-      if (!REBALANCE_ERRORS.has(protocolErrorType(error) ?? '')) throw toTransportError(error, `commit ${options.groupId}`);
+      if (!isTransientCommitError(error)) throw toTransportError(error, `commit ${options.groupId}`);
       for (const o of owned) if ((pendingCommits.get(tpKey(o))?.offset ?? -1) < o.offset) pendingCommits.set(tpKey(o), o);
     }
   };
