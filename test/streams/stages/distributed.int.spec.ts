@@ -128,6 +128,9 @@ describe('stages as separate processes over a real Kafka broker', () => {
         const killed = await workers[0]?.stop('SIGKILL');
         expect(killed?.signal).toBe('SIGKILL');
         workers[0] = startCli(searchArgs);
+        // The replacement must have joined before the drain check (and the SIGTERM after it) can mean anything.
+        const replacement = workers[0];
+        await waitFor(() => replacement.output().includes('started'), { timeoutMs: 120_000 });
         await waitForDrain(transport, edges, { pollMs: 250, timeoutMs: 180_000 });
       },
     );
