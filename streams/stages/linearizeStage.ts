@@ -4,7 +4,6 @@ import { ok, type Result } from '../../operators/common/result.js';
 import type { LinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
 import type { LinearizeTreeDeps } from '../../operators/linearize/linearizeTree.js';
 import { linearizeTrees } from '../../operators/linearize/linearizeTrees.js';
-import type { Verifier } from '../../operators/verify/verifier.js';
 import type { Domain } from '../../domains/domain.js';
 import { TraceCodec, TRACES_TOPIC } from '../../schemas/trace.js';
 import { VerifiedTreeCodec, VERIFIED_TREES_TOPIC, type VerifiedTree } from '../../schemas/verifiedTree.js';

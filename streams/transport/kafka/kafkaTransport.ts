@@ -1,5 +1,5 @@
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer as KConsumer, EachBatchPayload, IHeaders, Kafka as KafkaClient, LogEntry, Producer as KProducer } from 'kafkajs';
+import type { Admin, EachBatchPayload, IHeaders, Kafka as KafkaClient, LogEntry, Producer as KProducer } from 'kafkajs';
 import { Observable, ReplaySubject } from 'rxjs';
 import type { Subscriber } from 'rxjs';
 import { AppError } from '../../../operators/common/errors.js';
