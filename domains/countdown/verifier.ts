@@ -1,6 +1,6 @@
 import { AppError } from '../../operators/common/errors.js';
 import { configHash } from '../../operators/common/hash.js';
-import type { Verdict, Verifier } from '../../operators/verify/verifier.js';
+import { promiseOf, type Verdict, type Verifier } from '../../operators/verify/verifier.js';
 import type { Problem } from '../../schemas/problem.js';
 import { extractLastBoxed } from './boxed.js';
 import { evaluateExpression, formatRational, type ExpressionLimits } from './expression.js';
@@ -46,26 +46,22 @@ export function createCountdownVerifier(): Verifier {
   // cleared wholesale when full (cheaper than LRU bookkeeping on this hot path).
   const memo = new Map<string, Verdict>();
   const MEMO_LIMIT = 50_000;
-  return {
-    name,
-    version,
-    configHash: configHash({ name, version, ...LIMITS }),
-    verify(problem: Problem, response: string): Promise<Verdict> {
-      const target = problem.target ?? Number(problem.answer);
-      if (problem.numbers === undefined || !Number.isSafeInteger(target)) {
-        // Bad data, not a verdict: labelling every response wrong would silently poison the tree.
-        return Promise.reject(new AppError('schema', `countdown problem ${problem.id} has no numbers or integer target`));
-      }
-      const boxed = extractLastBoxed(response);
-      // The key holds the answer as written, so the verdict's `extracted` is exactly right for it.
-      const key = `${problem.numbers.join(',')}|${target}|${boxed === null ? `raw|${response.trim()}` : `boxed|${boxed}`}`;
-      let verdict = memo.get(key);
-      if (verdict === undefined) {
-        verdict = judgeCountdown(problem.numbers, target, response);
-        if (memo.size >= MEMO_LIMIT) memo.clear();
-        memo.set(key, verdict);
-      }
-      return Promise.resolve(verdict);
-    },
+  const verifyNow = (problem: Problem, response: string): Verdict => {
+    const target = problem.target ?? Number(problem.answer);
+    if (problem.numbers === undefined || !Number.isSafeInteger(target)) {
+      // Bad data, not a verdict: labelling every response wrong would silently poison the tree.
+      throw new AppError('schema', `countdown problem ${problem.id} has no numbers or integer target`);
+    }
+    const boxed = extractLastBoxed(response);
+    // The key holds the answer as written, so the verdict's `extracted` is exactly right for it.
+    const key = `${problem.numbers.join(',')}|${target}|${boxed === null ? `raw|${response.trim()}` : `boxed|${boxed}`}`;
+    let verdict = memo.get(key);
+    if (verdict === undefined) {
+      verdict = judgeCountdown(problem.numbers, target, response);
+      if (memo.size >= MEMO_LIMIT) memo.clear();
+      memo.set(key, verdict);
+    }
+    return verdict;
   };
+  return { name, version, configHash: configHash({ name, version, ...LIMITS }), verify: promiseOf(verifyNow), verifyNow };
 }

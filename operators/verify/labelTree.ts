@@ -1,7 +1,7 @@
 import { AppError, toAppError } from '../common/errors.js';
 import type { SearchTree, TreeNode } from '../../schemas/searchTree.js';
 import type { VerifiedTree } from '../../schemas/verifiedTree.js';
-import { verifierId, type Verifier } from './verifier.js';
+import { verifierId, type Verdict, type Verifier } from './verifier.js';
 
 /**
  * Labels every terminal node of a search tree with the verifier's verdict (ASTRO-METHOD §3.1,
@@ -20,9 +20,21 @@ import { verifierId, type Verifier } from './verifier.js';
  * if (!verified.valid) metrics.increment('verify.invalid_trees');
  */
 export async function labelTree(tree: SearchTree, verifier: Verifier): Promise<VerifiedTree> {
+  const now = verifier.verifyNow;
   // Terminals are independent, so judge them together: a slow symbolic check on one does not
-  // serialize the others.
-  const nodes = await Promise.all(tree.nodes.map((node) => (node.terminal ? labelNode(tree, node, verifier) : node)));
+  // serialize the others. A synchronous verifier is asked directly (no promise per terminal: a
+  // replay labels every terminal of every tree).
+  const nodes =
+    now === undefined
+      ? await Promise.all(tree.nodes.map((node) => (node.terminal ? labelNode(tree, node, verifier) : node)))
+      : tree.nodes.map((node) => {
+          if (!node.terminal) return node;
+          try {
+            return labelled(node, now.call(verifier, tree.problem, node.step));
+          } catch (error) {
+            throw labelError(tree, node, verifier, error);
+          }
+        });
   let numCorrect = 0;
   let numIncorrect = 0;
   let relabelled = 0;
@@ -45,17 +57,23 @@ export async function labelTree(tree: SearchTree, verifier: Verifier): Promise<V
   };
 }
 
+const labelled = (node: TreeNode, verdict: Verdict): TreeNode => ({ ...node, correct: verdict.correct, answer: verdict.extracted ?? node.answer });
+
 async function labelNode(tree: SearchTree, node: TreeNode, verifier: Verifier): Promise<TreeNode> {
   try {
-    const verdict = await verifier.verify(tree.problem, node.step);
-    return { ...node, correct: verdict.correct, answer: verdict.extracted ?? node.answer };
+    return labelled(node, await verifier.verify(tree.problem, node.step));
   } catch (error) {
-    // Programmer errors must end the stage (STYLE.md error table), not become a per-record value.
-    if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) throw error;
-    const cause = toAppError(error, 'verifier');
-    throw new AppError(cause.kind, `verifier ${verifierId(verifier)} failed on node ${node.id} of tree ${tree.tree_id}: ${cause.message}`, {
-      retriable: cause.retriable,
-      cause: error,
-    });
+    throw labelError(tree, node, verifier, error);
   }
+}
+
+/** What labelling throws when the verifier could not judge a terminal. */
+function labelError(tree: SearchTree, node: TreeNode, verifier: Verifier, error: unknown): Error {
+  // Programmer errors must end the stage (STYLE.md error table), not become a per-record value.
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return error;
+  const cause = toAppError(error, 'verifier');
+  return new AppError(cause.kind, `verifier ${verifierId(verifier)} failed on node ${node.id} of tree ${tree.tree_id}: ${cause.message}`, {
+    retriable: cause.retriable,
+    cause: error,
+  });
 }

@@ -22,6 +22,23 @@ export interface Verifier {
   readonly configHash: string;
   /** Judges a response (a full solution text or a bare answer) against the problem's gold answer. */
   verify(problem: Problem, response: string): Promise<Verdict>;
+  /**
+   * The same verdict computed synchronously, offered by verifiers that never wait (pure
+   * computation). Hot loops, like labelling every terminal of a replayed tree, use it to skip a
+   * promise per call; it throws what `verify` would reject with.
+   */
+  verifyNow?(problem: Problem, response: string): Verdict;
+}
+
+/** `verify` for a verifier whose work is synchronous: the promise form of `verifyNow`. */
+export function promiseOf(verifyNow: (problem: Problem, response: string) => Verdict): (problem: Problem, response: string) => Promise<Verdict> {
+  return (problem, response) => {
+    try {
+      return Promise.resolve(verifyNow(problem, response));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
 }
 
 /** `name@version`, the form recorded in trees and traces. */

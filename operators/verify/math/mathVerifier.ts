@@ -1,6 +1,6 @@
 import { configHash } from '../../common/hash.js';
 import type { Problem } from '../../../schemas/problem.js';
-import type { Verdict, Verifier } from '../verifier.js';
+import { promiseOf, type Verdict, type Verifier } from '../verifier.js';
 import { DEFAULT_COMPARE_CONFIG, compareAnswers, type CompareConfig } from './compare.js';
 import { extractAnswer } from './extract.js';
 import { createCas } from './symbolic.js';
@@ -33,20 +33,15 @@ export function goldAnswerOf(problem: Pick<Problem, 'answer' | 'solution'>): str
 export function createMathVerifier(config: Partial<CompareConfig> = {}): Verifier {
   const full: CompareConfig = { ...DEFAULT_COMPARE_CONFIG, ...config };
   const cas = createCas();
-  return {
-    name: MATH_VERIFIER_NAME,
-    version: MATH_VERIFIER_VERSION,
-    configHash: configHash(full),
-    verify(problem: Problem, response: string): Promise<Verdict> {
-      const gold = goldAnswerOf(problem);
-      const extracted = extractAnswer(response.length > MAX_RESPONSE_CHARS ? response.slice(-MAX_RESPONSE_CHARS) : response);
-      if (gold === null) return Promise.resolve({ correct: false, extracted: extracted?.answer ?? null, normalized: null, reason: 'problem has no gold answer' });
-      if (extracted === null) return Promise.resolve({ correct: false, extracted: null, normalized: null, reason: 'no final answer found' });
-      const c = compareAnswers(gold, extracted.answer, full, { cas });
-      const verdict: Verdict = c.equal
-        ? { correct: true, extracted: extracted.answer, normalized: c.predNormalized }
-        : { correct: false, extracted: extracted.answer, normalized: c.predNormalized, reason: `not equal to gold ${JSON.stringify(c.goldNormalized)} (${c.method})` };
-      return Promise.resolve(verdict);
-    },
+  const verifyNow = (problem: Problem, response: string): Verdict => {
+    const gold = goldAnswerOf(problem);
+    const extracted = extractAnswer(response.length > MAX_RESPONSE_CHARS ? response.slice(-MAX_RESPONSE_CHARS) : response);
+    if (gold === null) return { correct: false, extracted: extracted?.answer ?? null, normalized: null, reason: 'problem has no gold answer' };
+    if (extracted === null) return { correct: false, extracted: null, normalized: null, reason: 'no final answer found' };
+    const c = compareAnswers(gold, extracted.answer, full, { cas });
+    return c.equal
+      ? { correct: true, extracted: extracted.answer, normalized: c.predNormalized }
+      : { correct: false, extracted: extracted.answer, normalized: c.predNormalized, reason: `not equal to gold ${JSON.stringify(c.goldNormalized)} (${c.method})` };
   };
+  return { name: MATH_VERIFIER_NAME, version: MATH_VERIFIER_VERSION, configHash: configHash(full), verify: promiseOf(verifyNow), verifyNow };
 }

@@ -82,3 +82,38 @@ describe('labelTree', () => {
     );
   });
 });
+
+describe('labelTree with a synchronous verifier', () => {
+  const now = (p: Parameters<Verifier['verify']>[0], r: string) => {
+    const box = [...r.matchAll(/\\boxed\{([^{}]*)\}/gu)].at(-1)?.[1] ?? null;
+    return box === null ? { correct: false, extracted: null } : { correct: box.replace(/\s+/gu, '') === p.answer, extracted: box };
+  };
+  const syncVerifier: Verifier = { ...testVerifier, verify: async (p, r) => now(p, r), verifyNow: now };
+
+  it('gives the same labelled tree as the promise path', async () => {
+    const asyncOnly: Verifier = { ...testVerifier, verify: async (p, r) => now(p, r) };
+    await fc.assert(
+      fc.asyncProperty(arbSearchTree(), async (tree) => {
+        expect(await labelTree(tree, syncVerifier)).toStrictEqual(await labelTree(tree, asyncOnly));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('reports what verifyNow throws like a rejection of verify', async () => {
+    const flaky: Verifier = {
+      ...syncVerifier,
+      verifyNow: () => {
+        throw new AppError('verifier', 'engine down', { retriable: true });
+      },
+    };
+    await expect(labelTree(handTree(), flaky)).rejects.toMatchObject({ kind: 'verifier', retriable: true, message: expect.stringContaining('failed on node 2 of tree tree_test') });
+    const broken: Verifier = {
+      ...syncVerifier,
+      verifyNow: () => {
+        throw new TypeError('x is undefined');
+      },
+    };
+    await expect(labelTree(handTree(), broken)).rejects.toBeInstanceOf(TypeError);
+  });
+});
