@@ -27,6 +27,13 @@ export interface LinearizeTreeDeps {
   readonly rewrite?: { readonly config: RewriteConfig; readonly rewriter: TextRewriter };
 }
 
+/** Trace fields that depend on the tree only. */
+interface SharedFields {
+  readonly prompt: string;
+  readonly problemJson: string;
+  readonly verifier: string;
+}
+
 /** One trace about to be rendered. */
 interface Plan {
   readonly variant: TraceVariant;
@@ -67,7 +74,9 @@ export async function linearizeTree(tree: VerifiedTree, config: LinearizeConfig,
     }
   }
   metrics.increment('linearize.trees');
-  const emit = (plan: Plan, reflections: boolean): Promise<Trace | null> => writeTrace(tree, index, plan, reflections, config, hash, deps, metrics);
+  // The same for every trace of the tree: computed once.
+  const shared: SharedFields = { prompt: deps.domain.prompt(tree.problem), problemJson: JSON.stringify(tree.problem), verifier: verifierId(deps.verifier) };
+  const emit = (plan: Plan, reflections: boolean): Promise<Trace | null> => writeTrace(tree, index, plan, reflections, config, hash, shared, deps, metrics);
 
   const traces: Trace[] = [];
   for (const [variantIndex, k] of config.kMix.entries()) {
@@ -112,6 +121,7 @@ async function writeTrace(
   reflections: boolean,
   config: LinearizeConfig,
   hash: string,
+  shared: SharedFields,
   deps: LinearizeTreeDeps,
   metrics: Metrics,
 ): Promise<Trace | null> {
@@ -127,19 +137,19 @@ async function writeTrace(
     return null;
   }
   const answer = lastBoxed(completion);
-  const verdict = answer === null ? null : await deps.verifier.verify(tree.problem, completion);
+  const verdict = answer === null ? null : deps.verifier.verifyNow !== undefined ? deps.verifier.verifyNow(tree.problem, completion) : await deps.verifier.verify(tree.problem, completion);
   if (answer === null || verdict === null || !verdict.correct) {
     metrics.increment('linearize.reverify_failed');
     return null;
   }
-  const prompt = deps.domain.prompt(tree.problem);
+  const prompt = shared.prompt;
   return {
     trace_id: stableId('trace', tree.tree_id, hash, plan.variantIndex),
     tree_id: tree.tree_id,
     problem_id: tree.problem_id,
     domain: tree.problem.domain,
     source: tree.problem.source,
-    problem_json: JSON.stringify(tree.problem),
+    problem_json: shared.problemJson,
     prompt,
     completion,
     messages: [
@@ -156,7 +166,7 @@ async function writeTrace(
     policy_version: tree.policy_version,
     linearizer: linearizerId,
     linearizer_config_hash: hash,
-    verifier: verifierId(deps.verifier),
+    verifier: shared.verifier,
     created_at: tree.created_at,
   };
 }
