@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Bool, Field, Float64, Int32, List, Schema, Struct, TimestampMillisecond, Utf8 } from 'apache-arrow';
-import { nullableField } from './arrow.js';
+import { nullableField, optionalField } from './arrow.js';
 import { jsonCodec, type Codec } from './codec.js';
 import { Problem, ProblemArrow } from './problem.js';
 
@@ -72,6 +72,11 @@ export const SearchTree = z.object({
   policy_version: z.string().min(1),
   /** Verifier name@version that scored terminals and rollouts during search. */
   search_verifier: z.string().min(1),
+  /**
+   * Config hash of that verifier. With `search_verifier`, it tells a replay whether the terminal
+   * labels are already the configured verifier's. Absent in trees recorded before it existed.
+   */
+  search_verifier_config_hash: z.string().min(1).optional(),
   seed: z.number().int(),
   settings: SearchSettings,
   nodes: z.array(TreeNode).min(1),
@@ -125,6 +130,7 @@ export const searchTreeArrowFields: Field[] = [
   new Field('problem', new Struct(ProblemArrow.fields), false),
   new Field('policy_version', new Utf8(), false),
   new Field('search_verifier', new Utf8(), false),
+  optionalField('search_verifier_config_hash', new Utf8()),
   new Field('seed', new Float64(), false),
   new Field('settings', SearchSettingsArrow, false),
   new Field('nodes', new List(new Field('item', TreeNodeArrow, false)), false),

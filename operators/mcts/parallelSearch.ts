@@ -220,6 +220,7 @@ export async function searchTreeParallel(problem: Problem, config: ParallelSearc
     problem,
     policy_version: policy.version,
     search_verifier: verifierId(verifier),
+    search_verifier_config_hash: verifier.configHash,
     seed: config.seed,
     settings,
     nodes: nodes.map((n) => ({ ...n })),

@@ -1,3 +1,4 @@
+import { adoptSearchLabels } from '../../operators/verify/adoptSearchLabels.js';
 import { labelTree } from '../../operators/verify/labelTree.js';
 import { verifierId, type Verifier } from '../../operators/verify/verifier.js';
 import type { SearchTree } from '../../schemas/searchTree.js';
@@ -15,16 +16,17 @@ export interface PreparedTree {
 const isVerified = (tree: SearchTree | VerifiedTree): tree is VerifiedTree => 'verifier_config_hash' in tree;
 
 /**
- * Labels are reused when the tree was verified by exactly the configured verifier (same
- * name@version and config hash); otherwise every terminal is judged again with `labelTree`, which
- * counts the terminals whose verdict differs from the recorded one. Search trees are always
- * labelled, as the live verify stage does: their search-time labels are what `relabelled`
- * compares against.
+ * Labels are reused when they are already the configured verifier's (same name@version and config
+ * hash): a verified tree's labels, or a search tree's search-time labels when its search recorded
+ * that verifier (`adoptSearchLabels`). Otherwise every terminal is judged again with `labelTree`,
+ * which counts the terminals whose verdict differs from the recorded one.
  */
 export async function prepareTree(tree: SearchTree | VerifiedTree, verifier: Verifier): Promise<PreparedTree> {
   if (isVerified(tree) && tree.verifier === verifierId(verifier) && tree.verifier_config_hash === verifier.configHash) {
     return { tree, reverified: false, labelsChanged: 0 };
   }
+  const adopted = isVerified(tree) ? null : adoptSearchLabels(tree, verifier);
+  if (adopted !== null) return { tree: adopted, reverified: false, labelsChanged: 0 };
   const labelled = await labelTree(tree, verifier);
   // labelTree compares with the labels it was given: for a verified tree those are the previous
   // verifier's, which is the disagreement a user asking "what changed" wants.

@@ -36,6 +36,20 @@ describe('prepareTree', () => {
     expect(v.calls()).toBe(3);
   });
 
+  it('adopts the search-time labels of a search tree whose search recorded this verifier and config: no verifier call', async () => {
+    const searched = await labelTree(tree, testVerifier);
+    // The tree as the search records it with testVerifier: its own verdicts, its id and config hash.
+    const recorded = { ...tree, nodes: searched.nodes, search_verifier: 'test-boxed@1.0.0', search_verifier_config_hash: testVerifier.configHash };
+    const v = counting();
+    const prepared = await prepareTree(recorded, v);
+    expect(prepared).toEqual({ tree: await labelTree(recorded, testVerifier), reverified: false, labelsChanged: 0 });
+    expect(v.calls()).toBe(0);
+    // Another release of the verifier judges again.
+    const other = counting('2.0.0');
+    expect((await prepareTree(recorded, other)).reverified).toBe(true);
+    expect(other.calls()).toBe(3);
+  });
+
   it('reuses the labels of a tree verified by the same verifier (same id and config hash): no verifier call', async () => {
     const verified = await labelTree(tree, testVerifier);
     const v = counting();
