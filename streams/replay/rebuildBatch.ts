@@ -33,6 +33,12 @@ export interface FatalError {
   readonly stack: string | undefined;
 }
 
+/** A thrown value as plain data (it may cross threads and spill files). */
+export function toFatal(error: unknown): FatalError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: e.message, stack: e.stack };
+}
+
 /** One record's result: not a tree (the codec's reason), a rebuilt tree, or a programmer error. */
 export type WireOutcome =
   | { readonly ok: false; readonly reason: string }
@@ -90,8 +96,7 @@ export function createRecordRebuilder(
       return { ok: true, tree_id: outcome.tree_id, outcome, fatal: null };
     } catch (error) {
       // Thrown by the replay when this tree's turn comes, as an in-thread rebuild would.
-      const e = error instanceof Error ? error : new Error(String(error));
-      return { ok: true, tree_id: decoded.value.tree_id, outcome: null, fatal: { name: e.name, message: e.message, stack: e.stack } };
+      return { ok: true, tree_id: decoded.value.tree_id, outcome: null, fatal: toFatal(error) };
     }
   };
 }

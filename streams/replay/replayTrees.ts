@@ -11,12 +11,12 @@ import type { ShardFile } from '../sinks/manifest.js';
 import type { ParquetEncoder } from '../sinks/parquetEncoder.js';
 import { createTraceParquetSink } from '../sinks/traceParquetSink.js';
 import { createTreeArchiveSink } from '../sinks/treeArchiveSink.js';
-import { createRecordRebuilder, type FatalError, type RebuildResult } from './rebuildBatch.js';
+import { createRecordRebuilder, toFatal, type FatalError, type RebuildResult } from './rebuildBatch.js';
 import { RebuildPool } from './rebuildPool.js';
 import { rebuildTree, type TreeOutcome } from './rebuildTree.js';
 import { writeReplayManifest, type ReplayManifest } from './replayManifest.js';
 import type { ReplaySource, ReplaySourceInfo } from './replaySource.js';
-import { TreeSorter, type PositionedTree } from './treeSorter.js';
+import { TreeSorter } from './treeSorter.js';
 
 const DEFAULT_MAX_TREES_IN_MEMORY = 20_000;
 /** Spilled sort runs live here while a replay runs (dot-named: no reader globs it). */
@@ -146,10 +146,11 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
   const now = deps.now ?? (() => performance.now());
   const startedAt = now();
   await mkdir(config.out, { recursive: true });
-  const sorter = new TreeSorter<PositionedTree | RebuiltItem>({ maxInMemory: config.maxTreesInMemory ?? DEFAULT_MAX_TREES_IN_MEMORY, spillDir: join(config.out, SPILL_DIR) });
+  const sorter = new TreeSorter<RebuiltItem>({ maxInMemory: config.maxTreesInMemory ?? DEFAULT_MAX_TREES_IN_MEMORY, spillDir: join(config.out, SPILL_DIR) });
   let treesRead = 0;
   let sourceBytes = 0;
   let info: ReplaySourceInfo;
+  const rebuildDeps = { domainOf: deps.domainOf, ...(deps.verifierOf === undefined ? {} : { verifierOf: deps.verifierOf }), linearize: config.linearize, keepLabelled: config.archiveTrees };
   // Workers can only rebuild with what they can import themselves: the built-in domains and verifiers.
   const workers = config.rebuildWorkers ?? 0;
   const pool =
@@ -173,11 +174,23 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
         return done;
       });
     } else {
+      // Each tree is rebuilt as it arrives: what waits for the sort is its outcome (traces and
+      // counts; the labelled tree only when archiving), so decoded trees die young instead of all
+      // staying alive until the source is read.
+      const rebuilding: Promise<void>[] = [];
       info = await source.read(({ tree, bytes, position }) => {
         treesRead += 1;
         sourceBytes += bytes;
-        sorter.add({ tree, position });
+        const tree_id = tree.tree_id;
+        rebuilding.push(
+          rebuildTree(tree, rebuildDeps).then(
+            (outcome) => sorter.add({ tree: { tree_id }, position, outcome, fatal: null }),
+            // A programmer error ends the replay when this tree's turn comes, as before any output.
+            (error: unknown) => sorter.add({ tree: { tree_id }, position, outcome: null, fatal: toFatal(error) }),
+          ),
+        );
       });
+      await Promise.all(rebuilding);
     }
   } catch (error) {
     sorter.close();
@@ -248,15 +261,11 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
       if (config.archiveTrees && fileTrees.length > 0) files.push(await treeSink.writeBatch(fileTrees, seq));
     })();
   };
-  const rebuildDeps = { domainOf: deps.domainOf, ...(deps.verifierOf === undefined ? {} : { verifierOf: deps.verifierOf }), linearize: config.linearize, keepLabelled: config.archiveTrees };
-
   try {
     for await (const item of sorter.sorted()) {
       trees += 1;
-      if ('outcome' in item) {
-        if (item.fatal !== null) throw revive(item.fatal);
-        if (item.outcome !== null) account(item.outcome);
-      } else account(await rebuildTree(item.tree, rebuildDeps));
+      if (item.fatal !== null) throw revive(item.fatal);
+      if (item.outcome !== null) account(item.outcome);
       chunkTrees += 1;
       if (chunkTrees >= config.treesPerFile) await flush();
     }
