@@ -50,6 +50,9 @@ const LEVELS: Record<KafkaLogLevel, number> = {
 
 // STYLE.md backoff: 300 ms initial, x2, +-20%, capped at 30 s.
 const RETRY = { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 30_000, retries: 8 };
+// Commits that failed while the group was in flux are retried after this long, doubling up to the max.
+const PENDING_RETRY_MIN_MS = 500;
+const PENDING_RETRY_MAX_MS = 5_000;
 
 // The coordinator may move or the group rebalance between a batch and its commit: the records stay
 // uncommitted and are redelivered, which is what the at-least-once contract allows.
@@ -467,7 +470,29 @@ async function startConsumer(
     } catch (error) {
       if (!isTransientCommitError(error)) throw toTransportError(error, `commit ${options.groupId}`);
       for (const o of owned) if ((pendingCommits.get(tpKey(o))?.offset ?? -1) < o.offset) pendingCommits.set(tpKey(o), o);
+      retryPendingLater();
     }
+  };
+  // Pending positions must not wait for a next commit that may never come: once the last records
+  // of a topic are done (or the redelivered copies of done ones, which the stage does not commit
+  // twice), nothing else would commit them, and the group would stay behind forever.
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryDelayMs = PENDING_RETRY_MIN_MS;
+  const retryPendingLater = (): void => {
+    if (retryTimer !== undefined || closed) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      if (closed || pendingCommits.size === 0) return;
+      retryDelayMs = Math.min(retryDelayMs * 2, PENDING_RETRY_MAX_MS);
+      void commitOwned([])
+        .then(() => {
+          if (pendingCommits.size === 0) retryDelayMs = PENDING_RETRY_MIN_MS;
+          else retryPendingLater();
+        })
+        // A non-transient failure is the stage's to see on its own next commit.
+        .catch(() => retryPendingLater());
+    }, retryDelayMs);
+    retryTimer.unref();
   };
 
   c.on(c.events.GROUP_JOIN, (event) => {
@@ -577,6 +602,7 @@ async function startConsumer(
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(retryTimer);
       onClose();
       // disconnect() stops the loop and sends LeaveGroup, so the others rebalance at once.
       await c.disconnect().catch(() => undefined);
