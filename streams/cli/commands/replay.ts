@@ -36,6 +36,7 @@ interface ReplayFlags {
   readonly config?: string;
   readonly treesPerFile?: number;
   readonly maxTreesInMemory?: number;
+  readonly rebuildWorkers?: number;
   readonly archiveTrees: boolean;
   readonly json?: boolean;
 }
@@ -116,6 +117,7 @@ export function createReplayCommand(): Command {
     .option('--config <file>', 'JSON linearizer config, a run config (its "linearize" block) or a dataset manifest.json (its configs.linearize); flags override it')
     .option('--trees-per-file <n>', 'trees per output Parquet file (default 1000)', intFlag('--trees-per-file'))
     .option('--max-trees-in-memory <n>', 'trees held while sorting by tree_id; more spill sorted runs to OUT/.replay-spill (default 20000)', intFlag('--max-trees-in-memory'))
+    .option('--rebuild-workers <n>', 'topic replays: worker threads that decode, label and linearize records while the topic is read (default 0; pays off only with idle cores, see bench/results/replay.md)', intFlag('--rebuild-workers'))
     .option('--no-archive-trees', 'do not archive the labelled trees under OUT/trees/')
     .option('--json', 'print the report as JSON')
     .action(async (flags: ReplayFlags) => {
@@ -129,6 +131,8 @@ export function createReplayCommand(): Command {
       if (flags.fromOffset !== undefined && flags.fromOffset < 0) throw new AppError('config', '--from-offset must be >= 0');
       if (flags.treesPerFile !== undefined && flags.treesPerFile < 1) throw new AppError('config', '--trees-per-file must be >= 1');
       if (flags.maxTreesInMemory !== undefined && flags.maxTreesInMemory < 1) throw new AppError('config', '--max-trees-in-memory must be >= 1');
+      if (flags.rebuildWorkers !== undefined && flags.rebuildWorkers < 0) throw new AppError('config', '--rebuild-workers must be >= 0');
+      if (flags.rebuildWorkers !== undefined && flags.rebuildWorkers > 0 && flags.fromDir !== undefined) throw new AppError('config', '--rebuild-workers applies to --from-topic only');
       if (flags.group !== undefined && (Object.values(STAGE_GROUPS) as string[]).includes(flags.group)) {
         throw new AppError('config', `--group ${flags.group} is a live stage's group; a replay must not move its offsets`);
       }
@@ -176,6 +180,7 @@ export function createReplayCommand(): Command {
             archiveTrees: flags.archiveTrees,
             command,
             ...(flags.maxTreesInMemory === undefined ? {} : { maxTreesInMemory: flags.maxTreesInMemory }),
+            ...(flags.rebuildWorkers === undefined ? {} : { rebuildWorkers: flags.rebuildWorkers }),
           },
           { domainOf, encoder, clock: Date.now, metrics, logger, policyCalls: noModel.calls, version: ASTRO_STREAM_VERSION },
         );

@@ -69,6 +69,8 @@ describe('astro-stream replay --from-dir (end to end)', () => {
       [['replay', '--from-dir', join(root, 'nowhere'), '--out', join(root, 'x5')], /no tree archive/],
       [['replay', '--from-topic', 'astro.trees.v1', '--from-time', '20', '--to-time', '10', '--brokers', '127.0.0.1:1', '--out', join(root, 'x7')], /--from-time is after --to-time/],
       [['replay', '--from-topic', 'astro.trees.v1', '--from-time', 'yesterday-ish', '--brokers', '127.0.0.1:1', '--out', join(root, 'x6')], /--from-time must be/],
+      [['replay', '--from-dir', src, '--rebuild-workers', '2', '--out', join(root, 'x8')], /--rebuild-workers applies to --from-topic only/],
+      [['replay', '--from-topic', 'astro.trees.v1', '--rebuild-workers=-1', '--brokers', '127.0.0.1:1', '--out', join(root, 'x9')], /--rebuild-workers must be >= 0/],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(args);
