@@ -3,8 +3,9 @@
  * linearize, Parquet, manifest) against the raw kafkajs consume of the same topic by a fresh
  * group in the same run, on a local single-node broker. Target: replay ≥ 0.5× raw trees/s.
  *
- * Trees are real: a small in-process run of the built-in Countdown pipeline, each tree then
- * published `copies` times under distinct tree ids (so the replay does the full work per copy).
+ * Trees are real and distinct: an in-process run of the built-in Countdown pipeline on `trees`
+ * generated problems (one search each). Each in-thread replay gets a fresh Countdown verifier, so
+ * no verdict is remembered from an earlier round (a replay CLI starts with none either).
  *
  * The full replay runs once per rebuild-worker setting (`workers`, comma-separated; 0 = decode and
  * rebuild on the main thread, `default` = the replay's default); the ratio is the default's.
@@ -16,9 +17,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import kafkajs from 'kafkajs';
+import { createCountdownVerifier } from '../domains/countdown/verifier.js';
 import { domainOf } from '../domains/registry.js';
 import { silentLogger } from '../operators/common/metrics.js';
 import { defaultLinearizeConfig } from '../operators/linearize/linearizeConfig.js';
+import { createMathVerifier } from '../operators/verify/math/mathVerifier.js';
+import type { Verifier } from '../operators/verify/verifier.js';
 import { SearchTreeCodec, TREES_TOPIC, type SearchTree } from '../schemas/searchTree.js';
 import { runPipeline } from '../streams/cli/commands/run.js';
 import { parseRunConfig } from '../streams/cli/runConfig.js';
@@ -77,21 +81,28 @@ async function rawConsume(brokers: string[], group: string): Promise<Measure> {
   return { trees, bytes, ms };
 }
 
+/** New verifiers of the built-in domains (no verdict remembered), for one replay. */
+function freshVerifiers(): (domain: string) => Verifier {
+  const verifiers = new Map<string, Verifier>([
+    ['countdown', createCountdownVerifier()],
+    ['math', createMathVerifier()],
+  ]);
+  return (domain) => verifiers.get(domain) ?? domainOf(domain).verifier;
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'astro-bench-replay-'));
   const cluster = await startLocalKafka({ nodes: 1, dir: join(work, 'kafka'), fresh: true, heapMb: 512 });
   const brokers = cluster.bootstrap.split(',');
   const encoder = ParquetEncoder.create({ workers: 1 });
   try {
-    // Real trees from the built-in pipeline (in memory), then copies under new ids.
+    // Real trees from the built-in pipeline (in memory), one search per problem.
     const run = join(work, 'run');
-    await runPipeline(parseRunConfig({ problems: 24, seed: 3, numbers: 3, out: run, search: { iterations: 16 } }), { progress: null, logger: silentLogger });
-    const base: SearchTree[] = [];
-    for await (const t of readTreeArchive(run)) base.push(t as SearchTree);
-    const trees = Array.from({ length: total }, (_, i) => {
-      const t = base[i % base.length] as SearchTree;
-      return { ...t, tree_id: `${t.tree_id}-copy${i}` };
-    });
+    const searchStarted = performance.now();
+    await runPipeline(parseRunConfig({ problems: total, seed: 3, numbers: 3, out: run, search: { iterations: 16 } }), { progress: null, logger: silentLogger });
+    const trees: SearchTree[] = [];
+    for await (const t of readTreeArchive(run)) trees.push(t as SearchTree);
+    const searchMs = performance.now() - searchStarted;
     const transport = createKafkaTransport({ brokers, logLevel: 'error' });
     await transport.createTopics([{ name: TREES_TOPIC, partitions: PARTITIONS, retentionMs: -1 }]);
     const producer = await transport.producer();
@@ -100,7 +111,7 @@ async function main(): Promise<void> {
     }
     await producer.close();
     const topicBytes = trees.reduce((n, t) => n + SearchTreeCodec.encode(t).byteLength, 0);
-    process.stdout.write(`topic: ${trees.length} trees, ${(topicBytes / 1e6).toFixed(1)} MB (${base.length} distinct searches), ${PARTITIONS} partitions\n`);
+    process.stdout.write(`topic: ${trees.length} distinct trees (searched in ${(searchMs / 1000).toFixed(1)} s), ${(topicBytes / 1e6).toFixed(1)} MB, ${PARTITIONS} partitions\n`);
 
     const raw: Measure[] = [];
     const replay = new Map<string, Measure[]>(workerSettings.map((w) => [settingName(w), []]));
@@ -127,7 +138,8 @@ async function main(): Promise<void> {
         lastReport = await replayTrees(
           topicSource({ topic: TREES_TOPIC, groupId: `bench.replay.${r}.${name}` }, { transport }),
           { linearize: defaultLinearizeConfig, out, treesPerFile: 1000, archiveTrees: false, command: 'bench', ...(workers === undefined ? {} : { rebuildWorkers: workers }) },
-          { domainOf, encoder, clock: Date.now, policyCalls: noModel.calls, version: 'bench' },
+          // A fresh verifier per replay (in-thread); workers build their own.
+          { domainOf, ...(workers === undefined || workers === 0 ? { verifierOf: freshVerifiers() } : {}), encoder, clock: Date.now, policyCalls: noModel.calls, version: 'bench' },
         );
         replay.get(name)?.push({ trees: lastReport.trees_read, bytes: lastReport.source_bytes, ms: performance.now() - t0 });
         process.stdout.write(
@@ -157,7 +169,7 @@ async function main(): Promise<void> {
     const ratios = [...full].map(([name, r]) => `workers ${name}: ${(r.treesPerS / base1.treesPerS).toFixed(2)}`).join(', ');
     process.stdout.write(`ratio replay/raw trees/s: ${ratios} (target >= 0.5); read+decode/raw: ${(read1.treesPerS / base1.treesPerS).toFixed(2)}\n`);
     process.stdout.write(
-      `replay report (last round): ${lastReport?.traces} traces, ${lastReport?.policy_calls} policy calls; archive replay of the ${base.length} base trees: ${archiveReport.trees_per_s.toFixed(0)} trees/s\n`,
+      `replay report (last round): ${lastReport?.traces} traces, ${lastReport?.policy_calls} policy calls; archive replay of the same ${archiveReport.trees_read} trees: ${archiveReport.trees_per_s.toFixed(0)} trees/s\n`,
     );
   } finally {
     await encoder.close();
