@@ -25,7 +25,8 @@ export interface Verifier {
   /**
    * The same verdict computed synchronously, offered by verifiers that never wait (pure
    * computation). Hot loops, like labelling every terminal of a replayed tree, use it to skip a
-   * promise per call; it throws what `verify` would reject with.
+   * promise per call; it throws what `verify` would reject with. Callers prefer it when present,
+   * so a wrapper that changes `verify` (`{ ...v, verify }`) must replace or drop it too.
    */
   verifyNow?(problem: Problem, response: string): Verdict;
 }
