@@ -1,18 +1,23 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { domainOf } from '../../domains/registry.js';
+import { configHash } from '../../operators/common/hash.js';
 import { InMemoryMetrics, type Logger } from '../../operators/common/metrics.js';
-import { parseLinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
+import { linearizeConfigHash, linearizerId, parseLinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
 import { parseSearchConfig } from '../../operators/mcts/searchConfig.js';
 import { isHeldOutProblem } from '../../operators/rl/heldOut.js';
+import { formatPolicyVersion } from '../../operators/rl/staleness.js';
+import { verifierId } from '../../operators/verify/verifier.js';
 import { readPolicyValueWeights } from '../../models/onnxGraph.js';
 import { initialCountdownModelPath } from '../../models/paths.js';
 import { PolicyValueNet } from '../../models/policyValueNet.js';
 import { PROBLEMS_TOPIC, ProblemCodec } from '../../schemas/problem.js';
 import { allTopicSpecs } from '../../schemas/topics.js';
 import type { RunConfig } from '../cli/runConfig.js';
+import { ASTRO_STREAM_VERSION } from '../cli/util.js';
 import { createCountdownNetPolicy } from '../policies/onnxPolicy.js';
 import { startPolicyWatcher } from '../policies/policyWatcher.js';
+import { sourcesFromFiles, writeManifest } from '../sinks/manifest.js';
 import { ParquetEncoder } from '../sinks/parquetEncoder.js';
 import { createRlBatchSink } from '../sinks/rlBatchSink.js';
 import { rlBatchStageSpec } from '../sinks/rlBatchStage.js';
@@ -40,6 +45,8 @@ export interface TrainingRunDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Called every few seconds with progress (versions, steps, problems fed). */
   readonly onProgress?: (p: TrainingProgress) => void;
+  /** The command line, recorded in the manifest. */
+  readonly command?: string;
 }
 
 export interface TrainingProgress {
@@ -97,6 +104,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
   const encoder = ParquetEncoder.create({ workers: 1 }, { metrics });
   const modelPath = config.policy.model ?? initialCountdownModelPath();
   const initialNet = await PolicyValueNet.load(modelPath, { maxBatch: config.policy.maxBatch });
+  const initialPolicy = createCountdownNetPolicy(initialNet);
   const staleness = { maxPolicyLag: train.maxPolicyLag, maxRecordsPerVersion: train.maxRecordsPerVersion };
   const searchGate = createStalenessGate('search', staleness, { metrics, clock });
   const rolloutGate = createStalenessGate('rollout', staleness, { metrics, clock });
@@ -106,7 +114,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
       transport,
       logger,
       metrics,
-      initial: { version: 0, net: initialNet, policy: createCountdownNetPolicy(initialNet) },
+      initial: { version: 0, net: initialNet, policy: initialPolicy },
       onSwap: (loaded) => {
         searchGate.onVersion(loaded.version);
         rolloutGate.onVersion(loaded.version);
@@ -210,6 +218,21 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
   }
   const stats = trainer.stats();
   const counters: Readonly<Record<string, number>> = { ...metrics.snapshot().counters, 'source.held_out_skipped': heldOutSkipped };
+  // Written last, as by `run`: its presence marks a complete dataset (traces/, trees/), and its
+  // lineage names every policy version the searchers could have used (the files in policies/).
+  const files = topology.files();
+  const policyVersions = [initialPolicy.version, ...stats.published.map((v) => formatPolicyVersion(COUNTDOWN_POLICY_NAME, v.version, v.sha256))];
+  await writeManifest(config.out, {
+    format: 'astro-dataset@1',
+    created_at: clock(),
+    command: deps.command ?? 'astro-stream run --train',
+    configs: { run: config, train, search, linearize, policies: stats.published.map((v) => ({ version: v.version, step: v.step, sha256: v.sha256, path: v.path })) },
+    config_hashes: { search: configHash(search), linearize: linearizeConfigHash(linearize), verifier: domain.verifier.configHash },
+    versions: { astro_stream: ASTRO_STREAM_VERSION, policy: policyVersions.join(','), verifier: verifierId(domain.verifier), linearizer: linearizerId },
+    counts: { ...counters, problems: fed },
+    sources: sourcesFromFiles(files),
+    files,
+  });
   return {
     startedAt: started,
     wallMs: clock() - started,

@@ -274,6 +274,7 @@ async function runTrainingCommand(config: RunConfig, flags: RunFlags): Promise<v
   try {
     const summary = await runTraining(config, train, {
       logger,
+      command: ['astro-stream', ...process.argv.slice(2)].join(' '),
       ...(transport === undefined ? {} : { transport }),
       onProgress: (p) =>
         process.stderr.write(`[train] ${(p.elapsedMs / 60_000).toFixed(1)} min: ${p.problemsFed} problems, ${p.trees} trees, ${p.rolloutGroups} rollout groups, ${p.steps} steps, policy v${p.version}\n`),
