@@ -98,7 +98,8 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
   const policiesDir = join(config.out, 'policies');
   await mkdir(policiesDir, { recursive: true });
 
-  const transport = deps.transport ?? createMemoryTransport({ clock });
+  // Runs for as long as asked: without trimming, the in-process logs would keep every record.
+  const transport = deps.transport ?? createMemoryTransport({ clock, trimConsumed: true });
   await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
   const producer = await transport.producer();
   const encoder = ParquetEncoder.create({ workers: 1 }, { metrics });

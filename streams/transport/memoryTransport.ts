@@ -19,10 +19,20 @@ export interface MemoryTransportOptions {
   readonly clock?: () => number;
   /** Records delivered per partition per member before yielding to the event loop. Default 2048. */
   readonly maxBatch?: number;
+  /**
+   * Drop the records of a partition once every consumer group subscribed to its topic has
+   * committed past them: the log start moves up, as Kafka's retention moves it, and a group that
+   * joins later starts there. Compacted topics and topics no group reads keep everything. For
+   * long-running embedded runs, whose logs would otherwise hold every record ever sent. Default false.
+   */
+  readonly trimConsumed?: boolean;
 }
 
 interface PartitionLog {
-  readonly records: ConsumedRecord[];
+  // Indexed by offset; offsets below `start` were trimmed (holes).
+  readonly records: (ConsumedRecord | undefined)[];
+  // Log start offset: the first offset still held.
+  start: number;
   // Compacted topics only: newest offset per key, so older versions are skipped on read.
   readonly newestByKey: Map<string, number> | undefined;
 }
@@ -67,6 +77,8 @@ interface Member {
 interface GroupState {
   readonly id: string;
   readonly members: Member[];
+  // Every subscription any member ever made: the group may read these topics again (trimming).
+  readonly subscriptions: (readonly string[] | RegExp)[];
   // tpKey → committed position (next offset to read).
   readonly committed: Map<string, number>;
 }
@@ -85,7 +97,8 @@ const transportError = (message: string): AppError => new AppError('transport', 
  *
  * Delivery is batched on `setImmediate`, never inside `send`; a member receives records only
  * while its `records` stream has a subscriber (nothing is lost before the first subscription).
- * `assignments` replays the latest assignment to late subscribers. Retention is not enforced.
+ * `assignments` replays the latest assignment to late subscribers. Retention by time is not
+ * enforced; `trimConsumed` frees what every reading group has committed past.
  *
  * @example
  * const transport = createMemoryTransport();
@@ -138,6 +151,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     let more = false;
     for (const cursor of member.cursors) {
       const records = cursor.log.records;
+      if (cursor.next < cursor.log.start) cursor.next = cursor.log.start;
       const end = Math.min(records.length, cursor.next + maxBatch);
       while (cursor.next < end) {
         // A subscriber may pause, close or trigger a rebalance from inside next().
@@ -165,12 +179,12 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     member.everOwned.add(key);
     if (member.fromTimestamp !== undefined && first) {
       const since = member.fromTimestamp;
-      const at = log.records.findIndex((record) => record.timestamp >= since);
-      return at === -1 ? log.records.length : at;
+      for (let offset = log.start; offset < log.records.length; offset += 1) if (log.records[offset]!.timestamp >= since) return offset;
+      return log.records.length;
     }
     const committed = member.group.committed.get(key);
-    if (committed !== undefined) return committed;
-    return member.fromBeginning ? 0 : log.records.length;
+    if (committed !== undefined) return Math.max(committed, log.start);
+    return member.fromBeginning ? log.start : log.records.length;
   };
 
   /** Range assignment per topic among the live members subscribed to it, ordered by join. */
@@ -268,6 +282,22 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     };
   };
 
+  /** Frees what every group reading the partition's topic has committed past (`trimConsumed`). */
+  const trim = (topic: string, partition: number): void => {
+    const state = topicOf(topic);
+    if (state.spec.compacted === true) return;
+    const key = tpKey(topic, partition);
+    let upTo = Infinity;
+    for (const group of groups.values()) {
+      const reads = group.subscriptions.some((sub) => (sub instanceof RegExp ? sub.test(topic) : sub.includes(topic)));
+      if (reads) upTo = Math.min(upTo, group.committed.get(key) ?? 0);
+    }
+    const log = state.logs[partition]!;
+    if (upTo === Infinity || upTo <= log.start) return;
+    for (let offset = log.start; offset < upTo; offset += 1) log.records[offset] = undefined;
+    log.start = upTo;
+  };
+
   const leave = (member: Member): void => {
     if (member.closed) return;
     member.closed = true;
@@ -286,9 +316,10 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     if (!(spec instanceof RegExp)) for (const name of spec) topicOf(name);
     let group = groups.get(consumerOptions.groupId);
     if (group === undefined) {
-      group = { id: consumerOptions.groupId, members: [], committed: new Map() };
+      group = { id: consumerOptions.groupId, members: [], committed: new Map(), subscriptions: [] };
       groups.set(group.id, group);
     }
+    group.subscriptions.push(pattern ?? [...(spec as readonly string[])]);
     const member: Member = {
       seq: memberSeq++,
       group,
@@ -320,7 +351,10 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
       async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
         for (const { topic, partition, offset } of offsets) {
           const key = tpKey(topic, partition);
-          if (!member.closed && member.cursors.some((cursor) => cursor.key === key)) member.group.committed.set(key, offset);
+          if (!member.closed && member.cursors.some((cursor) => cursor.key === key)) {
+            member.group.committed.set(key, offset);
+            if (options.trimConsumed === true) trim(topic, partition);
+          }
         }
       },
       pause(): void {
@@ -347,8 +381,9 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
         }
         // Like Kafka, creating an existing topic is not an error and changes nothing.
         if (topics.has(spec.name)) continue;
-        const logs = Array.from({ length: spec.partitions }, () => ({
+        const logs = Array.from({ length: spec.partitions }, (): PartitionLog => ({
           records: [],
+          start: 0,
           newestByKey: spec.compacted === true ? new Map<string, number>() : undefined,
         }));
         topics.set(spec.name, { spec: { ...spec }, logs, nextSlot: 0 });

@@ -8,6 +8,8 @@ import { quietPeriod, waitFor } from '../../helpers/waitFor.js';
 import { describeTransportContract } from './contract.js';
 
 describeTransportContract('memory', async () => createMemoryTransport(), { timeoutMs: 5_000, quietMs: 150 });
+// Trimming only frees what every reading group has committed past: the contract must still hold.
+describeTransportContract('memory (trimConsumed)', async () => createMemoryTransport({ trimConsumed: true }), { timeoutMs: 5_000, quietMs: 150 });
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (value: Uint8Array): string => new TextDecoder().decode(value);
@@ -145,6 +147,38 @@ describe('memory transport specifics', () => {
       [1, 'b', 'b1'],
       [2, 'a', 'a2'],
     ]);
+    await transport.close();
+  });
+
+  it('with trimConsumed, frees records once every group reading the topic committed past them', async () => {
+    const transport = createMemoryTransport({ trimConsumed: true });
+    await transport.createTopics([spec('t'), spec('policy', 1, true)]);
+    const producer = await transport.producer();
+    await producer.send('t', Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: bytes(`r${i}`) })));
+    await producer.send('policy', [{ key: 'a', value: bytes('a1') }, { key: 'b', value: bytes('b1') }]);
+    const fast = await transport.consumer({ groupId: 'fast', topics: ['t', 'policy'] });
+    const slow = await transport.consumer({ groupId: 'slow', topics: ['t'] });
+    const got = collect(fast).records;
+    collect(slow);
+    await waitFor(() => got.length === 12);
+    await fast.commit([{ topic: 't', partition: 0, offset: 6 }, { topic: 'policy', partition: 0, offset: 2 }]);
+    // `slow` has committed nothing: a group joining now still reads t from offset 0.
+    const earlyMember = await transport.consumer({ groupId: 'early', topics: ['t'] });
+    const early = collect(earlyMember).records;
+    await waitFor(() => early.length === 10);
+    expect(early[0]?.offset).toBe(0);
+    await slow.commit([{ topic: 't', partition: 0, offset: 8 }]);
+    // The last reader commits: t is trimmed below min(6, 8, 7) = 6.
+    await earlyMember.commit([{ topic: 't', partition: 0, offset: 7 }]);
+    const late = collect(await transport.consumer({ groupId: 'late', topics: ['t', 'policy'] })).records;
+    await waitFor(() => late.length === 6);
+    await quietPeriod(20);
+    // A group joining late starts at the log start (6); the compacted topic keeps everything.
+    expect(late.filter((r) => r.topic === 't').map((r) => r.offset)).toEqual([6, 7, 8, 9]);
+    expect(late.filter((r) => r.topic === 'policy').map((r) => text(r.value))).toEqual(['a1', 'b1']);
+    // End offsets are unchanged by trimming; committed positions are reported as committed.
+    expect((await transport.endOffsets('t')).get(0)).toBe(10);
+    expect((await transport.committedOffsets('slow', 't')).get(0)).toBe(8);
     await transport.close();
   });
 
