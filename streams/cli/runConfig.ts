@@ -63,16 +63,27 @@ export const RunConfig = z
       .object({
         /** Records per Parquet/Arrow shard at most. */
         maxRecords: z.number().int().positive().default(1000),
-        /** A partial shard is written this long after its first record (ms). */
-        lingerMs: z.number().int().nonnegative().default(250),
+        /**
+         * A partial shard is written this long after its first record (ms). Default 250 for a
+         * finite run and the stage processes, SINK_LINGER_TRAINING_MS for `run --train`.
+         */
+        lingerMs: z.number().int().nonnegative().optional(),
       })
       .strict()
-      .default({ maxRecords: 1000, lingerMs: 250 }),
+      .default({ maxRecords: 1000 }),
     /** The policy: onnx (built-in Countdown network), openai (any OpenAI-compatible server) or dry-run (synthetic). */
     policy: PolicySettings.prefault({}),
   })
   .strict();
 export type RunConfig = z.infer<typeof RunConfig>;
+
+/** Sink linger of a finite run and of the stage processes (ms). */
+export const SINK_LINGER_MS = 250;
+/**
+ * Sink linger of `run --train` (ms): its stream never ends, and 250 ms wrote ~20 small files a
+ * second (1,961 in 90 s); every 10 s makes a few files per partition per 10 s instead.
+ */
+export const SINK_LINGER_TRAINING_MS = 10_000;
 
 /** Reads `--config FILE` (JSON); a bad file is a `config` error naming the file and the reason. */
 export function readConfigFile(path: string): Record<string, unknown> {

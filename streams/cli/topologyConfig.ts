@@ -1,7 +1,7 @@
 import { parseLinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
 import { parseSearchConfig } from '../../operators/mcts/searchConfig.js';
 import type { TopologyConfig } from '../stages/topology.js';
-import type { RunConfig } from './runConfig.js';
+import { SINK_LINGER_MS, type RunConfig } from './runConfig.js';
 
 /**
  * The stage settings a run config implies. `run` and every `stage` process derive them the same
@@ -16,6 +16,6 @@ export function topologyConfigOf(config: RunConfig): TopologyConfig {
     parallelIterations: config.parallelIterations,
     verifyTimeoutMs: config.verifyTimeoutMs,
     out: config.out,
-    sink: config.sink,
+    sink: { maxRecords: config.sink.maxRecords, lingerMs: config.sink.lingerMs ?? SINK_LINGER_MS },
   };
 }

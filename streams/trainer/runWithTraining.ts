@@ -13,7 +13,7 @@ import { initialCountdownModelPath } from '../../models/paths.js';
 import { PolicyValueNet } from '../../models/policyValueNet.js';
 import { PROBLEMS_TOPIC, ProblemCodec } from '../../schemas/problem.js';
 import { allTopicSpecs } from '../../schemas/topics.js';
-import type { RunConfig } from '../cli/runConfig.js';
+import { SINK_LINGER_TRAINING_MS, type RunConfig } from '../cli/runConfig.js';
 import { ASTRO_STREAM_VERSION } from '../cli/util.js';
 import { createCountdownNetPolicy } from '../policies/onnxPolicy.js';
 import { startPolicyWatcher } from '../policies/policyWatcher.js';
@@ -155,7 +155,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
     ),
   );
   const topology = await startTopology(
-    { search, linearize, searchConcurrency: config.concurrency, verifyTimeoutMs: config.verifyTimeoutMs, out: config.out, sink: config.sink },
+    { search, linearize, searchConcurrency: config.concurrency, verifyTimeoutMs: config.verifyTimeoutMs, out: config.out, sink: { maxRecords: config.sink.maxRecords, lingerMs: config.sink.lingerMs ?? SINK_LINGER_TRAINING_MS } },
     { transport, producer, policy: () => watcher.current(), domainOf, encoder, metrics, logger, clock },
     ['verify', 'linearize', 'sink'],
   );
