@@ -19,6 +19,13 @@ export const problemSourceTopic = (name: string): string => `astro.problems.${na
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 const FOREVER = -1;
+/**
+ * Largest record of a data topic. Kafka's 1 MiB default is too small for the trees of long LLM
+ * searches (hundreds of nodes of kilobyte steps); a bigger record is dead-lettered, not fatal.
+ */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+// A dead letter carries its record base64-encoded (4/3 of the size) plus the reason.
+const MAX_DEAD_LETTER_BYTES = 32 * 1024 * 1024;
 
 interface TopicEntry {
   readonly spec: Omit<TopicSpec, 'name' | 'partitions'> & { readonly partitions?: number };
@@ -57,6 +64,7 @@ export function topicSpec(name: string, options: TopicSpecOptions = {}): TopicSp
     name,
     partitions: entry.spec.partitions ?? options.partitions ?? 4,
     retentionMs: entry.spec.retentionMs,
+    maxMessageBytes: MAX_RECORD_BYTES,
     ...(entry.spec.compacted ? { compacted: true } : {}),
     ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
   };
@@ -68,6 +76,7 @@ export function dlqSpecFor(topic: string, options: TopicSpecOptions = {}): Topic
     name: dlqTopicOf(topic),
     partitions: 1,
     retentionMs: FOREVER,
+    maxMessageBytes: MAX_DEAD_LETTER_BYTES,
     ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
   };
 }

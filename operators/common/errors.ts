@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'transport' // broker / transport failure
   | 'config' // invalid user configuration
   | 'stale' // a record produced by a policy version too far behind the trainer
+  | 'too_large' // a record exceeds its topic's size limit (Kafka max.message.bytes)
   | 'internal'; // an unexpected failure that is still a per-record value
 
 /** A typed, serializable error. `retriable` says whether the same input may succeed later. */

@@ -151,8 +151,15 @@ export async function startStage<In>(spec: StageSpec<In>, deps: StageDeps): Prom
       await deadLetter(record, toAppError(error));
       return;
     }
-    for (const output of outcome.outputs) {
-      if (output.records.length > 0) await deps.producer.send(output.topic, output.records);
+    try {
+      for (const output of outcome.outputs) {
+        if (output.records.length > 0) await deps.producer.send(output.topic, output.records);
+      }
+    } catch (error) {
+      // An output the topic refuses for its size would refuse again on every redelivery: the
+      // input goes to the DLQ with the reason instead of stopping the stage.
+      if (error instanceof AppError && error.kind === 'too_large') await deadLetter(record, error);
+      else throw error;
     }
   };
 

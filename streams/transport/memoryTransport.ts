@@ -258,6 +258,11 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
           if (state.spec.compacted === true) throw transportError(`compacted topic ${topic} cannot accept a record without key`);
           return -1;
         });
+        const limit = state.spec.maxMessageBytes;
+        const tooLarge = limit === undefined ? undefined : records.find((record) => record.value.byteLength + (record.key?.length ?? 0) > limit);
+        if (tooLarge !== undefined) {
+          throw new AppError('too_large', `send to ${topic}: a record of ${tooLarge.value.byteLength} bytes exceeds the topic's limit of ${limit} bytes`);
+        }
         // Values are copied (a producer may reuse its buffer, as with a real broker) into one
         // slab per batch: one allocation instead of one per record keeps GC out of the hot path.
         let bytes = 0;

@@ -9,6 +9,12 @@ export interface TopicSpec {
   readonly compacted?: boolean;
   /** Replication factor (Kafka only; the memory transport ignores it). */
   readonly replicationFactor?: number;
+  /**
+   * Largest record the topic accepts, in bytes (Kafka `max.message.bytes`, which bounds a record
+   * batch); a send holding a bigger one is rejected with kind `too_large`. Default: the broker's
+   * (1 MiB on Kafka), no limit in memory.
+   */
+  readonly maxMessageBytes?: number;
 }
 
 /** A record to publish. Records with the same key go to the same partition. */

@@ -277,6 +277,7 @@ function toTopicConfig(spec: TopicSpec): { topic: string; numPartitions: number;
   const rf = spec.replicationFactor;
   // With RF >= 3, acks=all only means something if at least 2 replicas must have the record.
   if (rf !== undefined && rf >= 3) configEntries.push({ name: 'min.insync.replicas', value: '2' });
+  if (spec.maxMessageBytes !== undefined) configEntries.push({ name: 'max.message.bytes', value: String(spec.maxMessageBytes) });
   return { topic: spec.name, numPartitions: spec.partitions, ...(rf === undefined ? {} : { replicationFactor: rf }), configEntries };
 }
 
@@ -338,7 +339,12 @@ function kafkaProducer(p: KProducer, partitionsOf: (topic: string) => Promise<nu
         for (const s of sends) s.resolve();
       },
       (error: unknown) => {
-        const wrapped = toTransportError(error, `send to ${q.topic}`);
+        // Only a request holding one send says which records were too large (a send over
+        // MAX_REQUEST_BYTES always goes alone, so under any limit above it this is the case).
+        const tooLarge = protocolErrorType(error) === 'MESSAGE_TOO_LARGE' && sends.length === 1;
+        const wrapped = tooLarge
+          ? new AppError('too_large', `send to ${q.topic}: ${sends[0]?.bytes ?? 0} bytes exceed the topic's max.message.bytes`, { cause: error })
+          : toTransportError(error, `send to ${q.topic}`);
         for (const s of sends) s.reject(wrapped);
       },
     ).finally(() => {

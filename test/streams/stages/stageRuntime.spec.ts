@@ -78,6 +78,27 @@ describe('startStage', () => {
     expect(committed).toEqual(end);
   });
 
+  it('dead-letters a record whose output the topic refuses for its size, and goes on', async () => {
+    await transport.createTopics([{ name: 'small', partitions: 1, retentionMs: -1, maxMessageBytes: 64 }]);
+    const stage = await startStage(
+      doubler({ handle: async ({ n }) => ok({ outputs: [{ topic: 'small', records: [{ key: String(n), value: enc({ n, pad: 'x'.repeat(n) }) }] }] }) }),
+      deps(),
+    );
+    await producer.send('in', [10, 100, 20].map((n) => ({ key: `k${n}`, value: enc({ n }) })));
+    await waitFor(() => stage.stats().completed === 3, { timeoutMs: 5000 });
+    expect(stage.stats().deadLettered).toBe(1);
+    await stage.stop();
+    const outs = await readAll(transport, 'small', 'reader', 2);
+    expect(outs.map((r) => JSON.parse(new TextDecoder().decode(r.value)).n).sort((a, b) => a - b)).toEqual([10, 20]);
+    const [letter] = await readAll(transport, 'in.dlq', 'dlq', 1);
+    const decoded = DeadLetterCodec.decode(letter?.value ?? new Uint8Array());
+    expect(decoded.ok && [decoded.value.key, decoded.value.error_kind]).toEqual(['k100', 'too_large']);
+    expect(decoded.ok && decoded.value.reason).toMatch(/exceeds the topic's limit of 64 bytes/);
+    // All three inputs are committed (the partitions that received them).
+    const committed = await transport.committedOffsets('g-double', 'in');
+    expect([...committed.values()].reduce((a, b) => a + b, 0)).toBe(3);
+  });
+
   it('retries retriable failures, then dead-letters them with the cause', async () => {
     let calls = 0;
     const stage = await startStage(

@@ -50,6 +50,39 @@ describe('kafka transport specifics', () => {
     }
   });
 
+  it('raises max.message.bytes where asked: a 5 MB record goes through, a too large one is rejected as too_large', async () => {
+    const t = await make();
+    const big = `cfg-big-${randomUUID()}`;
+    const small = `cfg-small-${randomUUID()}`;
+    const producer = await t.producer();
+    try {
+      await t.createTopics([
+        { name: big, partitions: 1, retentionMs: -1, maxMessageBytes: 16 * 1024 * 1024 },
+        { name: small, partitions: 1, retentionMs: -1, maxMessageBytes: 100_000 },
+      ]);
+      await producer.send(big, [{ key: 'a', value: bytes('before') }]);
+      await producer.send(big, [{ key: 'k', value: new Uint8Array(5_000_000).fill(7) }]);
+      await producer.send(big, [{ key: 'b', value: bytes('after') }]);
+      const err = await producer.send(small, [{ key: 'k', value: new Uint8Array(600_000) }]).then(() => null, (e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'too_large', retriable: false });
+      // The consumer reads past a record larger than its per-partition fetch size (1 MiB).
+      const consumer = await t.consumer({ groupId: `g-${randomUUID()}`, topics: [big] });
+      const got: [number, number][] = [];
+      const sub = consumer.records.subscribe((r) => got.push([r.offset, r.value.byteLength]));
+      await waitFor(() => got.length === 3, { timeoutMs: 60_000 });
+      sub.unsubscribe();
+      await consumer.close();
+      expect(got).toEqual([
+        [0, 6],
+        [1, 5_000_000],
+        [2, 5],
+      ]);
+    } finally {
+      await producer.close();
+      await t.close();
+    }
+  }, 120_000);
+
   it('wraps broker failures as transport AppErrors and does not auto-create topics', async () => {
     const t = await make();
     const producer = await t.producer();
