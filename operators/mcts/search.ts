@@ -31,7 +31,8 @@ export interface SearchDeps {
  *   one problem's search is sequential, so the tree does not depend on concurrency across problems.
  */
 export async function searchTree(problem: Problem, config: SearchConfig, deps: SearchDeps): Promise<SearchTree> {
-  // The sequential search is the parallel one with one iteration in flight: node for node, seed
-  // for seed the same tree (tested), so there is one implementation of selection, expansion and backup.
+  // The sequential search is the parallel one with one iteration in flight, so there is one
+  // implementation of selection, expansion and backup; the hand-worked trees of search.spec.ts
+  // pin its behaviour node for node.
   return searchTreeParallel(problem, { ...config, parallelIterations: 1 }, deps);
 }
