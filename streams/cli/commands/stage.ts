@@ -31,6 +31,7 @@ interface StageFlags {
   readonly policy?: string;
   readonly baseUrl?: string;
   readonly model?: string;
+  readonly statusEvery?: number;
 }
 
 /**
@@ -56,6 +57,7 @@ export function createStageCommand(): Command {
     .option('--policy <kind>', 'search: onnx (built-in Countdown network), openai or dry-run (default onnx)')
     .option('--base-url <url>', 'search, openai: server base URL including /v1')
     .option('--model <id>', 'search: openai model id, or onnx model file')
+    .option('--status-every <s>', 'log each stage\'s counts (received, done, in flight, paused, dead-lettered) every s seconds; 0 = never (default 30)', intFlag('--status-every'))
     .option('--config <file>', 'JSON config file, as for run (its "policy" block configures the search policy)')
     .action(async (name: string, flags: StageFlags) => {
       if (!(STAGE_NAMES as readonly string[]).includes(name)) throw new AppError('config', `unknown stage ${JSON.stringify(name)}; stages: ${STAGE_NAMES.join(', ')}`);
@@ -73,14 +75,15 @@ export function createStageCommand(): Command {
           policy: { kind: flags.policy, baseUrl: flags.baseUrl, model: flags.model },
         }),
       );
-      await runStageProcess(name as StageName, config, flags.group);
+      if (flags.statusEvery !== undefined && flags.statusEvery < 0) throw new AppError('config', '--status-every must be >= 0');
+      await runStageProcess(name as StageName, config, flags.group, (flags.statusEvery ?? 30) * 1000);
       // Everything is flushed and committed; a library handle still open (a kafkajs timer) must not
       // keep the process alive after a clean stop. Unref'd, so it only fires if something lingers.
       setTimeout(() => process.exit(0), 2000).unref();
     });
 }
 
-async function runStageProcess(name: StageName, config: ReturnType<typeof parseRunConfig>, group: string | undefined): Promise<void> {
+async function runStageProcess(name: StageName, config: ReturnType<typeof parseRunConfig>, group: string | undefined, statusEveryMs: number): Promise<void> {
   const logger = stderrLogger(`stage ${name}`);
   // Signals are handled from the first moment: a stop requested while still connecting waits for
   // the start to finish and then shuts down cleanly (exit 0) instead of dying mid-join.
@@ -121,8 +124,20 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
     [name],
   );
   logger.info(`started; member of ${topology.stages.map((s) => s.name).join(', ')}`);
+  // A long-running process says what it is doing, so a stalled or backed-up stage is visible.
+  const status =
+    statusEveryMs > 0
+      ? setInterval(() => {
+          for (const s of topology.stages) {
+            const st = s.stats();
+            logger.info(`${s.name}: ${st.received} received, ${st.completed} done, ${st.inFlight} in flight${st.paused ? ' (fetching paused)' : ''}, ${st.deadLettered} dead-lettered`);
+          }
+        }, statusEveryMs)
+      : undefined;
+  status?.unref();
 
   const shutdown = async (signal: string): Promise<void> => {
+    clearInterval(status);
     logger.info(`${signal}: stopping (finishing in-flight work, flushing, committing)`);
     await topology.stop();
     if (name === 'sink') {

@@ -584,6 +584,17 @@ async function startConsumer(
     clearTimeout(timer);
   }
 
+  // While kafkajs restarts a crashed consumer it has no session, and pause/resume throw. The flag
+  // is what counts then: the GROUP_JOIN handler pauses the new session if it is set, and a new
+  // session starts unpaused otherwise.
+  const pauseOrResume = (apply: () => void): void => {
+    try {
+      apply();
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('Consumer group was not initialized'))) throw error;
+    }
+  };
+
   const records = new Observable<ConsumedRecord>((subscriber) => {
     if (closed) {
       subscriber.complete();
@@ -599,11 +610,11 @@ async function startConsumer(
     commit: commitOwned,
     pause() {
       paused = true;
-      if (assigned.length > 0) c.pause(assignedTopics());
+      if (assigned.length > 0) pauseOrResume(() => c.pause(assignedTopics()));
     },
     resume() {
       paused = false;
-      if (assigned.length > 0) c.resume(assignedTopics());
+      if (assigned.length > 0) pauseOrResume(() => c.resume(assignedTopics()));
     },
     async close() {
       if (closed) return;

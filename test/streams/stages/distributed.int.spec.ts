@@ -106,7 +106,7 @@ describe('stages as separate processes over a real Kafka broker', () => {
     const searchArgs = ['stage', 'search', '--brokers', kafka.bootstrap, '--group', `${group}.search`, '--concurrency', '1', ...BUDGET];
     const workers = [startCli(searchArgs), startCli(searchArgs)];
     const others = [
-      startCli(['stage', 'verify', '--brokers', kafka.bootstrap, '--group', `${group}.verify`]),
+      startCli(['stage', 'verify', '--brokers', kafka.bootstrap, '--group', `${group}.verify`, '--status-every', '1']),
       startCli(['stage', 'linearize', '--brokers', kafka.bootstrap, '--group', `${group}.linearize`, '--seed', '3']),
       startCli(['stage', 'sink', '--brokers', kafka.bootstrap, '--group', `${group}.sink`, '--out', out]),
     ];
@@ -132,6 +132,9 @@ describe('stages as separate processes over a real Kafka broker', () => {
         const replacement = workers[0];
         await waitFor(() => replacement.output().includes('started'), { timeoutMs: 120_000 });
         await waitForDrain(transport, edges, { pollMs: 250, timeoutMs: 180_000 });
+        // The verify process reports its counts every second; once drained, nothing is in flight.
+        const verify = others[0];
+        await waitFor(() => /verify: [1-9]\d* received, [1-9]\d* done, 0 in flight, 0 dead-lettered/.test(verify?.output() ?? ''), { timeoutMs: 10_000 });
       },
     );
     const rows = await traceRows(out);
