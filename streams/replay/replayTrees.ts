@@ -119,6 +119,10 @@ function revive(fatal: FatalError): Error {
   return error;
 }
 
+// Output files being encoded or written at once: two keep one encoder worker busy while this
+// thread packs the next file; more only hold more rows in memory.
+const MAX_FILES_IN_FLIGHT = 2;
+
 // Records go to the workers while they have at most this many batches waiting; the rest are
 // rebuilt here, so this thread shares the work instead of idling once the topic is read.
 const MAX_WORKER_BACKLOG = 2;
@@ -216,8 +220,9 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
   let failed = 0;
   let traces = 0;
   let searchCalls = 0;
-  // One file is encoded on the worker while the next chunk is linearized on this thread.
-  let writing: Promise<void> = Promise.resolve();
+  // Files being encoded and written. Up to MAX_FILES_IN_FLIGHT at once, so packing the next
+  // file's rows on this thread overlaps encoding the previous one on the encoder's worker.
+  const writing = new Set<Promise<void>>();
 
   let trees = 0;
   let sequence = 0;
@@ -255,11 +260,17 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
     chunkTrees = 0;
     traces += fileRows.length;
     const seq = sequence++;
-    await writing;
-    writing = (async () => {
+    while (writing.size >= MAX_FILES_IN_FLIGHT) await Promise.race(writing);
+    const write = (async () => {
       if (fileRows.length > 0) files.push(await traceSink.writeBatch(fileRows, seq));
       if (config.archiveTrees && fileTrees.length > 0) files.push(await treeSink.writeBatch(fileTrees, seq));
     })();
+    writing.add(write);
+    // Settled ones leave the set; a failure surfaces at the next flush or the final wait.
+    write.then(
+      () => writing.delete(write),
+      () => undefined,
+    );
   };
   try {
     for await (const item of sorter.sorted()) {
@@ -275,7 +286,7 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
   }
   const duplicates = sorter.duplicates();
   const lastTreeAt = now();
-  await writing;
+  await Promise.all(writing);
   const writeWaitMs = now() - lastTreeAt;
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
