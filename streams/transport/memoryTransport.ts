@@ -324,7 +324,9 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
       group = { id: consumerOptions.groupId, members: [], committed: new Map(), subscriptions: [] };
       groups.set(group.id, group);
     }
-    group.subscriptions.push(pattern ?? [...(spec as readonly string[])]);
+    const subscription = pattern ?? [...(spec as readonly string[])];
+    const sameAs = (other: readonly string[] | RegExp): boolean => String(other) === String(subscription) && other instanceof RegExp === subscription instanceof RegExp;
+    if (!group.subscriptions.some(sameAs)) group.subscriptions.push(subscription);
     const member: Member = {
       seq: memberSeq++,
       group,
