@@ -50,6 +50,21 @@ const LEVELS: Record<KafkaLogLevel, number> = {
 
 // STYLE.md backoff: 300 ms initial, x2, +-20%, capped at 30 s.
 const RETRY = { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 30_000, retries: 8 };
+// A commit kafkajs has not settled by then is treated as failed (retried): one that never settles
+// (seen when its coordinator was SIGKILLed mid-request) would otherwise hold every later commit of
+// the stage, which commits one request at a time, and the group's lag would never move again.
+const COMMIT_TIMEOUT_MS = 20_000;
+
+/** `promise`, or a rejection with `onTimeout()` after `ms`; the promise itself is left to settle unobserved. */
+function bounded<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 // Commits that failed while the group was in flux are retried after this long, doubling up to the max.
 const PENDING_RETRY_MIN_MS = 500;
 const PENDING_RETRY_MAX_MS = 5_000;
@@ -460,6 +475,7 @@ async function startConsumer(
   // here: with the next commit, or right after the rejoin if this member still owns the
   // partition (else the new owner redoes them).
   const pendingCommits = new Map<string, TopicPartitionOffset>();
+  let lastCommitError = '';
   const tpKey = (o: { topic: string; partition: number }): string => `${o.topic}:${o.partition}`;
   const commitOwned = async (offsets: readonly TopicPartitionOffset[]): Promise<void> => {
     const latest = new Map<string, TopicPartitionOffset>();
@@ -471,10 +487,15 @@ async function startConsumer(
     const owned = [...latest.values()];
     if (owned.length === 0 || closed) return;
     try {
-      await c.commitOffsets(owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+      await bounded(
+        c.commitOffsets(owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) }))),
+        COMMIT_TIMEOUT_MS,
+        () => new AppError('timeout', `commit of ${options.groupId} did not complete within ${COMMIT_TIMEOUT_MS} ms`, { retriable: true }),
+      );
       for (const o of owned) if ((pendingCommits.get(tpKey(o))?.offset ?? Infinity) <= o.offset) pendingCommits.delete(tpKey(o));
     } catch (error) {
       if (!isTransientCommitError(error)) throw toTransportError(error, `commit ${options.groupId}`);
+      lastCommitError = error instanceof Error ? error.message : String(error);
       for (const o of owned) if ((pendingCommits.get(tpKey(o))?.offset ?? -1) < o.offset) pendingCommits.set(tpKey(o), o);
       retryPendingLater();
     }
@@ -483,6 +504,11 @@ async function startConsumer(
   // of a topic are done (or the redelivered copies of done ones, which the stage does not commit
   // twice), nothing else would commit them, and the group would stay behind forever.
   let retryTimer: NodeJS.Timeout | undefined;
+  // Still failing after a retry: worth a line (at most one per backoff), the group's lag does not move meanwhile.
+  const stillFailing = (reason: string): void => {
+    config.logger?.warn(`consumer ${options.groupId}: commits still failing, retrying`, { pending: [...pendingCommits.keys()].join(' '), owned: assigned.map(tpKey).join(' '), reason });
+    retryPendingLater();
+  };
   let retryDelayMs = PENDING_RETRY_MIN_MS;
   const retryPendingLater = (): void => {
     if (retryTimer !== undefined || closed) return;
@@ -491,12 +517,14 @@ async function startConsumer(
       if (closed || pendingCommits.size === 0) return;
       retryDelayMs = Math.min(retryDelayMs * 2, PENDING_RETRY_MAX_MS);
       void commitOwned([])
-        .then(() => {
-          if (pendingCommits.size === 0) retryDelayMs = PENDING_RETRY_MIN_MS;
-          else retryPendingLater();
-        })
-        // A non-transient failure is the stage's to see on its own next commit.
-        .catch(() => retryPendingLater());
+        .then(
+          () => {
+            if (pendingCommits.size === 0) retryDelayMs = PENDING_RETRY_MIN_MS;
+            else stillFailing(lastCommitError);
+          },
+          // A non-transient failure is also the stage's to see on its own next commit.
+          (error: unknown) => stillFailing(error instanceof Error ? error.message : String(error)),
+        );
     }, retryDelayMs);
     retryTimer.unref();
   };
