@@ -472,8 +472,8 @@ async function startConsumer(
 
   // Positions whose commit failed while the group was in flux (isTransientCommitError). Their
   // records are finished, and the stage never hands a position out twice, so they are retried
-  // here: with the next commit, or right after the rejoin if this member still owns the
-  // partition (else the new owner redoes them).
+  // here: with the next commit, right after the rejoin, and on a backoff timer, for as long as
+  // this member owns the partition (else the new owner redoes them).
   const pendingCommits = new Map<string, TopicPartitionOffset>();
   let lastCommitError = '';
   const tpKey = (o: { topic: string; partition: number }): string => `${o.topic}:${o.partition}`;
