@@ -596,20 +596,12 @@ async function startConsumer(
   });
 
   const joinTimeoutMs = config.joinTimeoutMs ?? 60_000;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      firstJoin,
-      new Promise<never>((_, ko) => {
-        timer = setTimeout(() => ko(new AppError('timeout', `consumer ${options.groupId} did not join within ${joinTimeoutMs} ms`, { retriable: true })), joinTimeoutMs);
-      }),
-    ]);
+    await bounded(firstJoin, joinTimeoutMs, () => new AppError('timeout', `consumer ${options.groupId} did not join within ${joinTimeoutMs} ms`, { retriable: true }));
   } catch (error) {
     closed = true;
     await c.disconnect().catch(() => undefined);
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
 
   // While kafkajs restarts a crashed consumer it has no session, and pause/resume throw. The flag
