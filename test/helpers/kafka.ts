@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import kafkajs from 'kafkajs';
 import { startLocalKafka } from '../../streams/transport/kafka/localCluster.js';
 import type { LocalKafka } from '../../streams/transport/kafka/localCluster.js';
 
@@ -52,4 +53,22 @@ export async function startTestKafka(options: { nodes: 1 | 3; heapMb?: number })
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The node that coordinates every consumer group: the leader of `__consumer_offsets` partition 0
+ * (the local cluster runs with one offsets partition). Killing it is the hardest broker failure
+ * for consumers: every group loses its coordinator mid-session.
+ */
+export async function groupCoordinatorNode(kafka: TestKafka): Promise<number> {
+  const admin = new kafkajs.Kafka({ brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const meta = await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] });
+    const partitions = meta.topics[0]?.partitions ?? [];
+    if (partitions.length !== 1 || partitions[0] === undefined) throw new Error(`expected one __consumer_offsets partition, found ${partitions.length}`);
+    return partitions[0].leader;
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -50,6 +50,11 @@ const LEVELS: Record<KafkaLogLevel, number> = {
 
 // STYLE.md backoff: 300 ms initial, x2, +-20%, capped at 30 s.
 const RETRY = { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 30_000, retries: 8 };
+// Consumers give up sooner (STYLE.md's 5 tries): kafkajs heartbeats the coordinator it found when
+// it joined, and when that broker dies its fetch loop retries the dead address until the retries
+// run out, then restarts the consumer after one more backoff, which finds the new coordinator.
+// With 8 tries that was ~68 s + 30 s of a stalled group; with 5 it is ~9 s + ~10 s.
+const CONSUMER_RETRY = { ...RETRY, retries: 5 };
 // A commit kafkajs has not settled by then is treated as failed (retried): one that never settles
 // (seen when its coordinator was SIGKILLed mid-request) would otherwise hold every later commit of
 // the stage, which commits one request at a time, and the group's lag would never move again.
@@ -448,7 +453,7 @@ async function startConsumer(
     // An idle fetch blocks the consumer loop (pause, commit, leave) for up to this long.
     maxWaitTimeInMs: 100,
     allowAutoTopicCreation: false,
-    retry: RETRY,
+    retry: CONSUMER_RETRY,
   });
 
   const subscribers = new Set<Subscriber<ConsumedRecord>>();
@@ -477,6 +482,19 @@ async function startConsumer(
   const pendingCommits = new Map<string, TopicPartitionOffset>();
   let lastCommitError = '';
   const tpKey = (o: { topic: string; partition: number }): string => `${o.topic}:${o.partition}`;
+  // What the coordinator acknowledged, per partition (kafkajs emits COMMIT_OFFSETS after the
+  // response, synchronously). A resolved commitOffsets() is not proof: kafkajs resolves it without
+  // sending anything while its runner is not running (crashed, or restarting and not yet joined),
+  // and the positions would then be dropped as committed while the group stays behind forever.
+  const acknowledged = new Map<string, number>();
+  c.on(c.events.COMMIT_OFFSETS, (event) => {
+    for (const { topic, partitions } of event.payload.topics) {
+      for (const { partition, offset } of partitions) {
+        const key = tpKey({ topic, partition });
+        acknowledged.set(key, Math.max(acknowledged.get(key) ?? -1, Number(offset)));
+      }
+    }
+  });
   const commitOwned = async (offsets: readonly TopicPartitionOffset[]): Promise<void> => {
     const latest = new Map<string, TopicPartitionOffset>();
     for (const o of [...pendingCommits.values(), ...offsets]) {
@@ -486,17 +504,29 @@ async function startConsumer(
     }
     const owned = [...latest.values()];
     if (owned.length === 0 || closed) return;
+    let failure: string | undefined;
     try {
       await bounded(
         c.commitOffsets(owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) }))),
         COMMIT_TIMEOUT_MS,
         () => new AppError('timeout', `commit of ${options.groupId} did not complete within ${COMMIT_TIMEOUT_MS} ms`, { retriable: true }),
       );
-      for (const o of owned) if ((pendingCommits.get(tpKey(o))?.offset ?? Infinity) <= o.offset) pendingCommits.delete(tpKey(o));
     } catch (error) {
       if (!isTransientCommitError(error)) throw toTransportError(error, `commit ${options.groupId}`);
-      lastCommitError = error instanceof Error ? error.message : String(error);
-      for (const o of owned) if ((pendingCommits.get(tpKey(o))?.offset ?? -1) < o.offset) pendingCommits.set(tpKey(o), o);
+      failure = error instanceof Error ? error.message : String(error);
+    }
+    let unacknowledged = false;
+    for (const o of owned) {
+      const key = tpKey(o);
+      if ((acknowledged.get(key) ?? -1) >= o.offset) {
+        if ((pendingCommits.get(key)?.offset ?? Infinity) <= o.offset) pendingCommits.delete(key);
+      } else {
+        unacknowledged = true;
+        if ((pendingCommits.get(key)?.offset ?? -1) < o.offset) pendingCommits.set(key, o);
+      }
+    }
+    if (unacknowledged) {
+      lastCommitError = failure ?? 'not sent: the consumer is not running (kafkajs is restarting it)';
       retryPendingLater();
     }
   };
