@@ -61,7 +61,7 @@ async function withProcesses(processes: () => readonly CliProcess[], body: () =>
 }
 
 /** The last lines of a process's output without stack frames: enough to see each stage's state when a CI log shows only its end. */
-function tail(output: string, lines = 20): string {
+function tail(output: string, lines = 12): string {
   const kept = output.split('\n').filter((line) => !/^\s+at /.test(line)).map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line));
   return kept.slice(-lines).join('\n');
 }
