@@ -573,6 +573,11 @@ async function startConsumer(
     // A pause outlives rebalances: newly assigned topics start paused too.
     if (paused && assigned.length > 0) c.pause(assignedTopics());
     for (const key of pendingCommits.keys()) if (!assigned.some((a) => tpKey(a) === key)) pendingCommits.delete(key);
+    // Every record below a pending position is finished (its outputs acknowledged): resume there,
+    // not from the group's committed offset, which the coordinator failure left behind. Otherwise
+    // a rejoin after kafkajs restarts the consumer hands all of them out again (a search stage
+    // would redo its searches). Nothing is skipped: records from the position on come again.
+    for (const o of pendingCommits.values()) c.seek({ topic: o.topic, partition: o.partition, offset: String(o.offset) });
     // A failure here leaves the positions pending: the stage's next commit retries them.
     if (pendingCommits.size > 0) setImmediate(() => void commitOwned([]).catch(() => undefined));
     assignments.next({ partitions: assigned });

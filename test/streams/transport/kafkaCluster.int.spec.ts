@@ -3,7 +3,7 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaTransport } from '../../../streams/transport/kafka/kafkaTransport.js';
 import { processRssBytes } from '../../../streams/transport/kafka/localCluster.js';
-import { startTestKafka } from '../../helpers/kafka.js';
+import { groupCoordinatorNode, startTestKafka } from '../../helpers/kafka.js';
 import type { TestKafka } from '../../helpers/kafka.js';
 import { waitFor } from '../../helpers/waitFor.js';
 
@@ -70,4 +70,56 @@ describe('3-node local cluster (RF 3, min ISR 2)', () => {
       await t.close();
     }
   }, 150_000);
+
+  it('keeps commits made while the group coordinator is dead, lands them after kafkajs restarts the consumer, and does not hand out finished records again', async () => {
+    const t = createKafkaTransport({ brokers: kafka.brokers, logLevel: 'nothing' });
+    const topic = `coord-${randomUUID()}`;
+    const groupId = `g-${randomUUID()}`;
+    const partitions = 4;
+    await t.createTopics([{ name: topic, partitions, retentionMs: -1, replicationFactor: 3 }]);
+    const producer = await t.producer();
+    const consumer = await t.consumer({ groupId, topics: [topic] });
+    const deliveries = new Map<string, number>(); // partition@offset -> times delivered
+    const next = new Map<number, number>(); // partition -> position after the last delivered record
+    const values = new Set<string>();
+    const decoder = new TextDecoder();
+    consumer.records.subscribe((r) => {
+      const at = `${r.partition}@${r.offset}`;
+      deliveries.set(at, (deliveries.get(at) ?? 0) + 1);
+      next.set(r.partition, Math.max(next.get(r.partition) ?? 0, r.offset + 1));
+      values.add(decoder.decode(r.value));
+    });
+    let joins = 0;
+    consumer.assignments.subscribe(() => (joins += 1));
+    const total = 40;
+    const record = (value: string, partition: number): { key: string; value: Uint8Array; partition: number } => ({ key: value, value: new TextEncoder().encode(value), partition });
+    try {
+      await producer.send(topic, Array.from({ length: total }, (_, i) => record(`r${i}`, i % partitions)));
+      await waitFor(() => deliveries.size >= total, { timeoutMs: 30_000, message: 'every record delivered' });
+      const joinsBefore = joins;
+      await kafka.cluster.stopNode(await groupCoordinatorNode(kafka), 'SIGKILL');
+      // Every record is finished: commit all of it while the coordinator is gone. The commit
+      // cannot be acknowledged now; it must not throw, and must not be forgotten either.
+      await consumer.commit([...next].map(([partition, offset]) => ({ topic, partition, offset })));
+      // kafkajs gives up on the dead coordinator, restarts the consumer, and it joins again.
+      await waitFor(() => joins > joinsBefore, { timeoutMs: 90_000, message: 'the consumer rejoined after kafkajs restarted it' });
+      await waitFor(
+        async () => {
+          const [ends, committed] = await Promise.all([t.endOffsets(topic), t.committedOffsets(groupId, topic)]);
+          return [...ends].every(([p, end]) => committed.get(p) === end);
+        },
+        { timeoutMs: 60_000, message: 'the commit made while the coordinator was dead reached the new coordinator' },
+      );
+      // One marker per partition: a partition is delivered in order, so once every marker is in,
+      // any redelivery of the finished records (fetching from the stale committed offset) is too.
+      await producer.send(topic, Array.from({ length: partitions }, (_, p) => record(`marker${p}`, p)));
+      await waitFor(() => Array.from({ length: partitions }, (_, p) => values.has(`marker${p}`)).every(Boolean), { timeoutMs: 30_000, message: 'markers delivered' });
+      const again = [...deliveries].filter(([, n]) => n > 1).map(([at]) => at);
+      expect(again).toEqual([]);
+    } finally {
+      await consumer.close();
+      await producer.close();
+      await t.close();
+    }
+  }, 240_000);
 });
