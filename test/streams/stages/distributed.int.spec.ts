@@ -227,8 +227,11 @@ describe('the topology on a 3-broker cluster (replication factor 3, min ISR 2)',
         // The coordinator's broker, not any broker: every stage's group then loses its coordinator
         // mid-session (commits in flight, heartbeats to a dead address), the failure that stalled
         // groups before; another broker only moves partition leaders.
-        await kafka.cluster.stopNode(await groupCoordinatorNode(kafka), 'SIGKILL');
+        const coordinator = await groupCoordinatorNode(kafka);
+        await kafka.cluster.stopNode(coordinator, 'SIGKILL');
+        const killedAt = performance.now();
         await waitForDrain(transport, PIPELINE_EDGES, { pollMs: 500, timeoutMs: 240_000 });
+        process.stderr.write(`[3-broker] topology drained ${((performance.now() - killedAt) / 1000).toFixed(1)} s after node ${coordinator} (group coordinator) was SIGKILLed\n`);
       },
     );
     const rows = await traceRows(out);
