@@ -675,6 +675,14 @@ async function startConsumer(
       if (closed) return;
       closed = true;
       clearTimeout(retryTimer);
+      // Finished records whose commit the coordinator never acknowledged (it was failing over):
+      // whoever owns their partitions next does them again. Worth a line for the operator.
+      if (pendingCommits.size > 0) {
+        config.logger?.warn(`consumer ${options.groupId}: leaving with commits not acknowledged; their records will be redone`, {
+          pending: [...pendingCommits.values()].map((o) => `${tpKey(o)}@${o.offset}`).join(' '),
+          reason: lastCommitError,
+        });
+      }
       onClose();
       // disconnect() stops the loop and sends LeaveGroup, so the others rebalance at once.
       await c.disconnect().catch(() => undefined);
