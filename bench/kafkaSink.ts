@@ -31,7 +31,7 @@ import { createOnnxCountdownPolicy } from '../streams/policies/onnxPolicy.js';
 import { waitForDrain } from '../streams/stages/drain.js';
 import { STAGE_GROUPS } from '../streams/stages/groups.js';
 import { startTopology } from '../streams/stages/topology.js';
-import { createKafkaTransport } from '../streams/transport/kafka/kafkaTransport.js';
+import { createKafkaTransport, dropKafkajsNegativeTimeoutWarnings } from '../streams/transport/kafka/kafkaTransport.js';
 import { startLocalKafka } from '../streams/transport/kafka/localCluster.js';
 import { createMemoryTransport } from '../streams/transport/memoryTransport.js';
 import type { Transport } from '../streams/transport/transport.js';
@@ -109,6 +109,7 @@ async function sinkOnly(transport: Transport, expected: number): Promise<number>
 
 /** Raw kafkajs: consume every record of the traces topic with a fresh group, no decoding. */
 async function rawConsume(brokers: string[], expected: number): Promise<{ perSecond: number; mbPerSecond: number }> {
+  dropKafkajsNegativeTimeoutWarnings();
   const kafka = new Kafka({ brokers, clientId: 'bench-raw', logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `bench-raw-${Date.now()}` });
   await consumer.connect();

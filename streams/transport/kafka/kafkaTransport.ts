@@ -61,6 +61,25 @@ const CONSUMER_RETRY = { ...RETRY, retries: 5 };
 const COMMIT_TIMEOUT_MS = 20_000;
 
 /** `promise`, or a rejection with `onTimeout()` after `ms`; the promise itself is left to settle unobserved. */
+let negativeTimeoutFilterInstalled = false;
+
+/**
+ * kafkajs 2.2.4's request queue schedules its pending-request check with
+ * `setTimeout(fn, throttledUntil - Date.now())`, where `throttledUntil` is -1 when the broker never
+ * throttled. Node 24 prints a `TimeoutNegativeWarning` for that on stderr and waits 1 ms, which is
+ * what kafkajs means, so the warning is noise; every other warning is still printed.
+ */
+export function dropKafkajsNegativeTimeoutWarnings(): void {
+  if (negativeTimeoutFilterInstalled) return;
+  negativeTimeoutFilterInstalled = true;
+  const printers = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name === 'TimeoutNegativeWarning') return;
+    for (const print of printers) print(warning);
+  });
+}
+
 function bounded<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -127,6 +146,7 @@ export function toTransportError(error: unknown, what: string): AppError {
  * await t.createTopics([{ name: 'astro.problems.v1', partitions: 4, retentionMs: -1 }]);
  */
 export function createKafkaTransport(config: KafkaTransportConfig): Transport {
+  dropKafkajsNegativeTimeoutWarnings();
   const kafka = new Kafka({
     brokers: [...config.brokers],
     clientId: config.clientId ?? 'astro-stream',

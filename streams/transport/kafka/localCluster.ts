@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import { AppError } from '../../../operators/common/errors.js';
 import { clusterIdFromBytes, portsFromBase, renderServerProperties } from './serverProperties.js';
+import { dropKafkajsNegativeTimeoutWarnings } from './kafkaTransport.js';
 import type { NodePorts } from './serverProperties.js';
 
 const execFileAsync = promisify(execFile);
@@ -362,6 +363,7 @@ async function waitReady(
     if (performance.now() > deadline) throw timeoutError(dir, waitFor, timeoutMs);
     await sleep(100);
   }
+  dropKafkajsNegativeTimeoutWarnings();
   const admin = new Kafka({ brokers: bootstrap.split(','), clientId: 'astro-stream-ready', logLevel: logLevel.NOTHING }).admin();
   // Something else listening on the port also accepts connections, then never answers: keep
   // watching the JVMs while the client waits so such a start fails in seconds, not at timeout.
