@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
+import { Admin, FindCoordinatorKeyTypes } from '@platformatic/kafka';
 import { startLocalKafka } from '../../streams/transport/kafka/localCluster.js';
 import type { LocalKafka } from '../../streams/transport/kafka/localCluster.js';
 
@@ -61,14 +61,14 @@ export async function startTestKafka(options: { nodes: 1 | 3; heapMb?: number })
  * for consumers: every group loses its coordinator mid-session.
  */
 export async function groupCoordinatorNode(kafka: TestKafka): Promise<number> {
-  const admin = new kafkajs.Kafka({ brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-  await admin.connect();
+  const admin = new Admin({ clientId: 'test-coordinator', bootstrapBrokers: kafka.brokers });
   try {
-    const meta = await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] });
-    const partitions = meta.topics[0]?.partitions ?? [];
-    if (partitions.length !== 1 || partitions[0] === undefined) throw new Error(`expected one __consumer_offsets partition, found ${partitions.length}`);
-    return partitions[0].leader;
+    // Clients do not see internal topics' metadata; the coordinator of any group is the leader of
+    // the one __consumer_offsets partition.
+    const [found] = await admin.findCoordinator({ keyType: FindCoordinatorKeyTypes.GROUP, keys: ['any-group'] });
+    if (found === undefined) throw new Error('no group coordinator found');
+    return found.nodeId;
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }

@@ -5,15 +5,12 @@ import { createServer, Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import kafkajs from 'kafkajs';
+import { Admin } from '@platformatic/kafka';
 import { AppError } from '../../../operators/common/errors.js';
 import { clusterIdFromBytes, portsFromBase, renderServerProperties } from './serverProperties.js';
-import { dropKafkajsNegativeTimeoutWarnings } from './kafkaTransport.js';
 import type { NodePorts } from './serverProperties.js';
 
 const execFileAsync = promisify(execFile);
-const { Kafka, logLevel } = kafkajs;
-
 /** Options of {@link startLocalKafka}. */
 export interface LocalKafkaOptions {
   /** 1 = single broker; 3 = replication factor 3, min ISR 2. */
@@ -363,8 +360,7 @@ async function waitReady(
     if (performance.now() > deadline) throw timeoutError(dir, waitFor, timeoutMs);
     await sleep(100);
   }
-  dropKafkajsNegativeTimeoutWarnings();
-  const admin = new Kafka({ brokers: bootstrap.split(','), clientId: 'astro-stream-ready', logLevel: logLevel.NOTHING }).admin();
+  const admin = new Admin({ clientId: 'astro-stream-ready', bootstrapBrokers: bootstrap.split(','), retries: 3, retryDelay: 200 });
   // Something else listening on the port also accepts connections, then never answers: keep
   // watching the JVMs while the client waits so such a start fails in seconds, not at timeout.
   let watcher: NodeJS.Timeout | undefined;
@@ -380,17 +376,16 @@ async function waitReady(
   died.catch(() => undefined);
   const guarded = <T>(p: Promise<T>): Promise<T> => Promise.race([p, died]);
   try {
-    await guarded(admin.connect());
     for (;;) {
       checkAlive();
-      const seen = new Set((await guarded(admin.describeCluster())).brokers.map((b) => b.nodeId));
+      const seen = new Set((await guarded(admin.metadata({ topics: [], forceUpdate: true }))).brokers.keys());
       if (expectedIds.every((id) => seen.has(id))) return;
       if (performance.now() > deadline) throw timeoutError(dir, waitFor, timeoutMs);
       await sleep(200);
     }
   } finally {
     clearInterval(watcher);
-    await admin.disconnect().catch(() => undefined);
+    await admin.close().catch(() => undefined);
   }
 }
 

@@ -307,6 +307,26 @@ export function describeTransportContract(
       expect(got.records.every((r) => text(r.value) === `${r.topic}:${r.offset}`)).toBe(true);
     }, testTimeoutMs);
 
+    it('picks up a topic created after a pattern subscriber joined, without a restart', async () => {
+      const stem = `late-${randomUUID()}`;
+      const early = `${stem}-early`;
+      await transport.createTopics([{ name: early, partitions: 1, retentionMs: -1 }]);
+      const producer = await openProducer();
+      await producer.send(early, [{ key: null, value: bytes(`${early}:0`) }]);
+      const { consumer, got } = await openConsumer({ groupId: freshGroup(), topics: new RegExp(`^${stem}-`) });
+      await wait(() => got.records.length >= 1, 'the record of the topic that existed at join');
+      await consumer.commit([{ topic: early, partition: 0, offset: 1 }]);
+
+      const late = `${stem}-late`;
+      await transport.createTopics([{ name: late, partitions: 2, retentionMs: -1 }]);
+      await producer.send(late, [0, 1, 0].map((partition, i) => ({ key: null, value: bytes(`${late}:${i}`), partition })));
+      await wait(() => got.distinct(true).size === 4, 'the 3 records of the topic created later');
+      await wait(() => partitionsOf(got.assignment(), late).length === 2, 'both partitions of the late topic assigned');
+      // The rejoin that added the topic did not hand the committed record of the early topic out again.
+      expect(got.records.filter((r) => r.topic === early)).toHaveLength(1);
+      expect(got.records.filter((r) => r.topic === late).map((r) => text(r.value)).sort()).toEqual([`${late}:0`, `${late}:1`, `${late}:2`]);
+    }, testTimeoutMs);
+
     it('reports end offsets and committed offsets per partition', async () => {
       const topic = await freshTopic(3);
       const group = freshGroup();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import kafkajs from 'kafkajs';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { Admin, ConfigResourceTypes } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../operators/common/errors.js';
 import { createKafkaTransport } from '../../../streams/transport/kafka/kafkaTransport.js';
@@ -33,15 +34,14 @@ describe('kafka transport specifics', () => {
         { name: forever, partitions: 2, retentionMs: -1 },
         { name: compacted, partitions: 1, retentionMs: 3_600_000, compacted: true },
       ]);
-      const admin = new kafkajs.Kafka({ brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-      await admin.connect();
+      const admin = new Admin({ clientId: 'test-configs', bootstrapBrokers: kafka.brokers });
       const res = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [forever, compacted].map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms', 'cleanup.policy'] })),
+        resources: [forever, compacted].map((name) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName: name, configurationKeys: ['retention.ms', 'cleanup.policy'] })),
       });
-      await admin.disconnect();
-      const cfg = (name: string): Record<string, string> =>
-        Object.fromEntries(res.resources.find((r) => r.resourceName === name)!.configEntries.map((e) => [e.configName, e.configValue]));
+      await admin.close();
+      const cfg = (name: string): Record<string, string | null | undefined> =>
+        Object.fromEntries(res.find((r) => r.resourceName === name)!.configs.map((e) => [e.name, e.value]));
       expect(cfg(forever)).toEqual({ 'retention.ms': '-1', 'cleanup.policy': 'delete' });
       expect(cfg(compacted)).toEqual({ 'retention.ms': '3600000', 'cleanup.policy': 'compact' });
       expect((await t.endOffsets(forever)).size).toBe(2);
@@ -132,9 +132,12 @@ describe('kafka transport specifics', () => {
   }, 120_000);
 
   it('batches sends made while a request is in flight into the partition\'s next request, in order', async () => {
+    // Every request the client writes to a broker is published on this channel; Produce is API key 0.
     let produceRequests = 0;
-    const counting = { info: (text: string) => void (text.includes('Request Produce') && (produceRequests += 1)), warn: () => undefined, error: () => undefined };
-    const t = createKafkaTransport({ brokers: kafka.brokers, logLevel: 'debug', logger: counting });
+    const channel = 'tracing:plt:kafka:connections:api:start';
+    const count = (message: unknown): void => void ((message as { apiKey?: number }).apiKey === 0 && (produceRequests += 1));
+    subscribe(channel, count);
+    const t = await make();
     const topic = `coalesce-${randomUUID()}`;
     await t.createTopics([{ name: topic, partitions: 2, retentionMs: -1 }]);
     const producer = await t.producer();
@@ -163,6 +166,7 @@ describe('kafka transport specifics', () => {
         expect(values).toEqual(Array.from({ length: total / 2 }, (_, i) => 2 * i + partition));
       }
     } finally {
+      unsubscribe(channel, count);
       await producer.close();
       await t.close();
     }

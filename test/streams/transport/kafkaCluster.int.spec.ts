@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import kafkajs from 'kafkajs';
+import { Admin } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaTransport } from '../../../streams/transport/kafka/kafkaTransport.js';
 import { processRssBytes } from '../../../streams/transport/kafka/localCluster.js';
@@ -37,7 +37,7 @@ describe('3-node local cluster (RF 3, min ISR 2)', () => {
     const expected = Array.from({ length: total }, (_, i) => `r${i}`);
     const send = async (from: number, to: number): Promise<void> => {
       for (let i = from; i < to; i += 25) {
-        // Multi-partition sends: the case where kafkajs alone drops records on a leader move.
+        // Multi-partition sends: kafkajs 2.2.4 alone dropped records of such sends on a leader move.
         await producer.send(topic, Array.from({ length: 25 }, (_, j) => ({ key: `k${i + j}`, value: new TextEncoder().encode(`r${i + j}`) })));
       }
     };
@@ -57,13 +57,11 @@ describe('3-node local cluster (RF 3, min ISR 2)', () => {
       expect([...ends.values()].reduce((a, b) => a + b, 0)).toBe(total);
 
       await kafka.cluster.startNode(1);
-      const admin = new kafkajs.Kafka({ brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-      await admin.connect();
-      const brokers = (await admin.describeCluster()).brokers.map((b) => b.nodeId).sort();
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      await admin.disconnect();
-      expect(brokers).toEqual([1, 2, 3]);
-      expect(meta.topics[0]!.partitions.every((p) => p.replicas.length === 3)).toBe(true);
+      const admin = new Admin({ clientId: 'test-cluster', bootstrapBrokers: kafka.brokers });
+      const meta = await admin.metadata({ topics: [topic], forceUpdate: true });
+      await admin.close();
+      expect([...meta.brokers.keys()].sort()).toEqual([1, 2, 3]);
+      expect(meta.topics.get(topic)!.partitions.every((p) => p.replicas.length === 3)).toBe(true);
     } finally {
       await consumer.close();
       await producer.close();
@@ -71,7 +69,7 @@ describe('3-node local cluster (RF 3, min ISR 2)', () => {
     }
   }, 150_000);
 
-  it('keeps commits made while the group coordinator is dead, lands them after kafkajs restarts the consumer, and does not hand out finished records again', async () => {
+  it('keeps commits made while the group coordinator is dead, lands them once a new coordinator is up, and does not hand out finished records again', async () => {
     const t = createKafkaTransport({ brokers: kafka.brokers, logLevel: 'nothing' });
     const topic = `coord-${randomUUID()}`;
     const groupId = `g-${randomUUID()}`;
@@ -89,20 +87,15 @@ describe('3-node local cluster (RF 3, min ISR 2)', () => {
       next.set(r.partition, Math.max(next.get(r.partition) ?? 0, r.offset + 1));
       values.add(decoder.decode(r.value));
     });
-    let joins = 0;
-    consumer.assignments.subscribe(() => (joins += 1));
     const total = 40;
     const record = (value: string, partition: number): { key: string; value: Uint8Array; partition: number } => ({ key: value, value: new TextEncoder().encode(value), partition });
     try {
       await producer.send(topic, Array.from({ length: total }, (_, i) => record(`r${i}`, i % partitions)));
       await waitFor(() => deliveries.size >= total, { timeoutMs: 30_000, message: 'every record delivered' });
-      const joinsBefore = joins;
       await kafka.cluster.stopNode(await groupCoordinatorNode(kafka), 'SIGKILL');
       // Every record is finished: commit all of it while the coordinator is gone. The commit
       // cannot be acknowledged now; it must not throw, and must not be forgotten either.
       await consumer.commit([...next].map(([partition, offset]) => ({ topic, partition, offset })));
-      // kafkajs gives up on the dead coordinator, restarts the consumer, and it joins again.
-      await waitFor(() => joins > joinsBefore, { timeoutMs: 90_000, message: 'the consumer rejoined after kafkajs restarted it' });
       await waitFor(
         async () => {
           const [ends, committed] = await Promise.all([t.endOffsets(topic), t.committedOffsets(groupId, topic)]);
