@@ -1,14 +1,18 @@
 /**
- * Issue #3 benchmarks, in one run on one local broker:
- *  1. traces/s through linearize → Parquet sink over Kafka vs over the memory transport, same
+ * Kafka benchmarks, in one run on one local broker, for each Kafka client (`--clients`, default
+ * `kafkajs,platformatic`: the kafkajs 2.2.4 transport and the @platformatic/kafka one):
+ *  1. produce throughput through the transport (records/s, `--records` records of `--record-bytes`);
+ *  2. consume throughput through the transport, fresh group, whole topic (records/s);
+ *  3. traces/s through linearize → Parquet sink over Kafka vs over the memory transport, same
  *     verified trees (ratio; target >= 0.5);
- *  2. raw kafkajs consume throughput of the traces topic vs the sink stage's throughput on the
- *     same topic (how close the sink runs to the consume limit).
+ *  4. raw kafkajs consume of the traces topic vs the sink stage alone on it (how close the sink
+ *     runs to the consume limit).
  *
- * Memory and Kafka runs alternate `--repeat` times on the same trees (the machine is shared and
- * noisy): each pair gives a ratio, and the median pair ratio is the result.
+ * Runs alternate (memory, then each client, `--repeat` times) so all see the same background
+ * load on a shared machine; each Kafka run is paired with the memory run just before it, and the
+ * median pair ratio is the result.
  *
- *   npm run build && node dist/bench/kafkaSink.js [--problems 300] [--copies 4] [--repeat 3]
+ *   npm run build && node dist/bench/kafkaSink.js [--problems 300] [--copies 4] [--repeat 3] [--clients kafkajs,platformatic]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,12 +36,62 @@ import { waitForDrain } from '../streams/stages/drain.js';
 import { STAGE_GROUPS } from '../streams/stages/groups.js';
 import { startTopology } from '../streams/stages/topology.js';
 import { createKafkaTransport } from '../streams/transport/kafka/kafkaTransport.js';
-import { dropKafkajsNegativeTimeoutWarnings } from '../streams/transport/kafka/kafkajsTransport.js';
+import { createKafkajsTransport, dropKafkajsNegativeTimeoutWarnings } from '../streams/transport/kafka/kafkajsTransport.js';
 import { startLocalKafka } from '../streams/transport/kafka/localCluster.js';
 import { createMemoryTransport } from '../streams/transport/memoryTransport.js';
 import type { Transport } from '../streams/transport/transport.js';
 
-const { values } = parseArgs({ options: { problems: { type: 'string', default: '300' }, copies: { type: 'string', default: '4' }, repeat: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: {
+    problems: { type: 'string', default: '300' },
+    copies: { type: 'string', default: '4' },
+    repeat: { type: 'string', default: '3' },
+    clients: { type: 'string', default: 'kafkajs,platformatic' },
+    records: { type: 'string', default: '20000' },
+    'record-bytes': { type: 'string', default: '2000' },
+  },
+});
+
+const CLIENTS: Record<string, (brokers: string[]) => Transport> = {
+  kafkajs: (brokers) => createKafkajsTransport({ brokers, logger: silentLogger }),
+  platformatic: (brokers) => createKafkaTransport({ brokers, logger: silentLogger }),
+};
+const clients = (values.clients ?? '').split(',').filter((c) => c.length > 0);
+for (const c of clients) if (CLIENTS[c] === undefined) throw new Error(`--clients: unknown client ${c} (known: ${Object.keys(CLIENTS).join(', ')})`);
+
+/** Produce `count` records of `size` bytes to a fresh 4-partition topic, 100 per send, 8 sends in flight; then a fresh group consumes them all. */
+async function produceConsume(transport: Transport, count: number, size: number): Promise<{ produce: number; consume: number }> {
+  const topic = `bench-pc-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  await transport.createTopics([{ name: topic, partitions: 4, retentionMs: -1 }]);
+  const producer = await transport.producer();
+  const value = new Uint8Array(size).fill(120);
+  const batches = Array.from({ length: Math.ceil(count / 100) }, (_, b) => Array.from({ length: Math.min(100, count - b * 100) }, (_, i) => ({ key: `k${b * 100 + i}`, value })));
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < batches.length) await producer.send(topic, batches[next++]!);
+  }));
+  const produceSeconds = (performance.now() - t0) / 1000;
+  await producer.close();
+  const t1 = performance.now();
+  const consumer = await transport.consumer({ groupId: `${topic}-g`, topics: [topic] });
+  let got = 0;
+  await new Promise<void>((resolve, reject) => {
+    const sub = consumer.records.subscribe({
+      next: () => {
+        got += 1;
+        if (got === count) {
+          sub.unsubscribe();
+          resolve();
+        }
+      },
+      error: reject,
+    });
+  });
+  const consumeSeconds = (performance.now() - t1) / 1000;
+  await consumer.close();
+  return { produce: count / produceSeconds, consume: count / consumeSeconds };
+}
 
 // Valid trees from a real (small-budget) search; each is published `copies` times under new ids
 // so the stream is long enough to time without paying for more search.
@@ -145,35 +199,48 @@ const median = (xs: readonly number[]): number => {
 const trees = await makeTrees();
 const dir = await mkdtemp(join(tmpdir(), 'bench-kafka-'));
 const cluster = await startLocalKafka({ nodes: 1, dir, fresh: true });
+const brokers = cluster.bootstrap.split(',');
+const fmt = (x: number): string => x.toFixed(0);
 try {
-  const kafkaTransport = createKafkaTransport({ brokers: cluster.bootstrap.split(','), logger: silentLogger });
-  const pairs: { memory: number; kafka: number }[] = [];
+  const transports = new Map(clients.map((c) => [c, CLIENTS[c]!(brokers)]));
+  const pairs = new Map(clients.map((c) => [c, [] as { memory: number; kafka: number }[]]));
+  const io = new Map(clients.map((c) => [c, [] as { produce: number; consume: number }[]]));
   let traces = 0;
-  // Pairs alternate memory and Kafka so both see the same background load; the stage groups keep
-  // their commits between Kafka runs, so each run consumes just the trees it publishes.
+  // Memory and each client alternate, so all see the same background load; the stage groups
+  // keep their commits between Kafka runs, so each run consumes just the trees it publishes.
   for (let i = 0; i < Number(values.repeat); i += 1) {
-    const memory = await linearizeToParquet(createMemoryTransport(), trees);
-    const overKafka = await linearizeToParquet(kafkaTransport, trees);
-    traces = overKafka.traces;
-    if (memory.traces !== overKafka.traces) throw new Error(`memory wrote ${memory.traces} traces, Kafka ${overKafka.traces}`);
-    pairs.push({ memory: memory.traces / memory.seconds, kafka: overKafka.traces / overKafka.seconds });
+    const order = i % 2 === 0 ? clients : [...clients].reverse();
+    for (const client of order) {
+      const transport = transports.get(client)!;
+      io.get(client)!.push(await produceConsume(transport, Number(values.records), Number(values['record-bytes'])));
+      const memory = await linearizeToParquet(createMemoryTransport(), trees);
+      const overKafka = await linearizeToParquet(transport, trees);
+      traces = overKafka.traces;
+      if (memory.traces !== overKafka.traces) throw new Error(`memory wrote ${memory.traces} traces, Kafka (${client}) ${overKafka.traces}`);
+      pairs.get(client)!.push({ memory: memory.traces / memory.seconds, kafka: overKafka.traces / overKafka.seconds });
+      process.stderr.write(`round ${i + 1} ${client}: ${JSON.stringify(io.get(client)!.at(-1))} pair ${JSON.stringify(pairs.get(client)!.at(-1))}\n`);
+    }
   }
-  const onTopic = [...(await kafkaTransport.endOffsets(TRACES_TOPIC)).values()].reduce((a, b) => a + b, 0);
-  const sinkRate = await sinkOnly(kafkaTransport, onTopic);
-  await kafkaTransport.close();
-  const raw = await rawConsume(cluster.bootstrap.split(','), onTopic);
-  const ratios = pairs.map((p) => p.kafka / p.memory);
-  console.log(
-    [
-      `verified trees: ${trees.length} (valid 3-number Countdown trees x ${values.copies} copies), traces per run: ${traces}`,
-      ...pairs.map((p, i) => `run ${i + 1}: memory ${p.memory.toFixed(0)} traces/s, Kafka (1 local broker) ${p.kafka.toFixed(0)} traces/s, ratio ${(ratios[i] as number).toFixed(2)}`),
-      `linearize -> Parquet sink, memory transport (median): ${median(pairs.map((p) => p.memory)).toFixed(0)} traces/s`,
-      `linearize -> Parquet sink, Kafka (median): ${median(pairs.map((p) => p.kafka)).toFixed(0)} traces/s`,
-      `ratio Kafka / memory (median of ${pairs.length} pairs): ${median(ratios).toFixed(2)} (target >= 0.5)`,
-      `raw kafkajs consume of ${TRACES_TOPIC} (${onTopic} records): ${raw.perSecond.toFixed(0)} records/s (${raw.mbPerSecond.toFixed(1)} MB/s)`,
-      `sink stage alone on the same topic (start to all committed): ${sinkRate.toFixed(0)} traces/s = ${(sinkRate / raw.perSecond).toFixed(2)} of the raw consume rate`,
-    ].join('\n'),
-  );
+  const onTopic = [...(await transports.get(clients[0]!)!.endOffsets(TRACES_TOPIC)).values()].reduce((a, b) => a + b, 0);
+  const sinkRates = new Map<string, number>();
+  for (const client of clients) sinkRates.set(client, await sinkOnly(transports.get(client)!, onTopic));
+  for (const t of transports.values()) await t.close();
+  const raw = await rawConsume(brokers, onTopic);
+  const lines = [
+    `verified trees: ${trees.length} (valid 3-number Countdown trees x ${values.copies} copies), traces per run: ${traces}; produce/consume: ${values.records} records of ${values['record-bytes']} bytes, 4 partitions`,
+  ];
+  for (const client of clients) {
+    const ps = pairs.get(client)!;
+    const ratios = ps.map((p) => p.kafka / p.memory);
+    const ios = io.get(client)!;
+    lines.push(
+      `[${client}] produce ${fmt(median(ios.map((x) => x.produce)))} records/s (runs ${ios.map((x) => fmt(x.produce)).join(', ')}), consume ${fmt(median(ios.map((x) => x.consume)))} records/s (runs ${ios.map((x) => fmt(x.consume)).join(', ')})`,
+      `[${client}] linearize -> sink: memory ${fmt(median(ps.map((p) => p.memory)))} traces/s, Kafka ${fmt(median(ps.map((p) => p.kafka)))} traces/s, pair ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)} (target >= 0.5)`,
+      `[${client}] sink stage alone on ${TRACES_TOPIC} (${onTopic} records): ${fmt(sinkRates.get(client)!)} traces/s = ${(sinkRates.get(client)! / raw.perSecond).toFixed(2)} of raw kafkajs consume`,
+    );
+  }
+  lines.push(`raw kafkajs consume of ${TRACES_TOPIC} (${onTopic} records): ${fmt(raw.perSecond)} records/s (${raw.mbPerSecond.toFixed(1)} MB/s)`);
+  console.log(lines.join('\n'));
 } finally {
   await cluster.stop();
   await rm(dir, { recursive: true, force: true });

@@ -1,8 +1,10 @@
 /**
- * Parquet sink benchmark: our trace sink (hyparquet-writer on a worker thread, atomic fsynced
- * files) against pyarrow writing the same rows with the same codec and batch size, plus the
- * event-loop lag the stage's thread sees while the worker encodes (and, for contrast, while
- * encoding inline on the main thread).
+ * Parquet sink benchmark: our trace sink (hand-written PLAIN pages and snappy on a worker thread,
+ * atomic fsynced files) against pyarrow writing the same rows with the same codec and batch size,
+ * and against the maintained writers in the same rounds: hyparquet-writer with its own codecs,
+ * parquet-wasm (the Rust arrow/parquet crates in WebAssembly) and DuckDB's writer
+ * (@duckdb/node-api). Plus the event-loop lag the stage's thread sees while the worker encodes,
+ * and the snappy codec alone (ours vs hyparquet-writer's) on the same trace text.
  *
  * usage: npm run build && node dist/bench/parquetSink.js [rows=20000] [batchRows=5000] [completionBytes=3000] [rounds=3]
  */
@@ -13,7 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { tableToIPC } from 'apache-arrow';
 import { ByteWriter, parquetWrite } from 'hyparquet-writer';
+import { snappyCompress as hyparquetSnappy } from 'hyparquet-writer/src/snappy.js';
+import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet as wasmWriteParquet } from 'parquet-wasm';
+import { recordsToTable } from '../schemas/arrow.js';
+import { TraceArrow } from '../schemas/trace.js';
+import { snappyCompress as astroSnappy } from '../streams/sinks/snappyCompress.js';
 import type { Trace } from '../schemas/trace.js';
 import { ParquetEncoder } from '../streams/sinks/parquetEncoder.js';
 import { createTraceParquetSink } from '../streams/sinks/traceParquetSink.js';
@@ -175,6 +184,85 @@ async function runEncoder(rows: readonly Trace[], batchRows: number): Promise<Ru
   }
 }
 
+/** hyparquet-writer's own writer (its PLAIN pages, dictionary trials and snappy), inline: encode time only. */
+async function runHyparquet(rows: readonly Trace[], batchRows: number): Promise<Run> {
+  return withLag(async () => {
+    let bytes = 0;
+    for (const batch of batches(rows, batchRows)) {
+      const writer = new ByteWriter();
+      const columnData = TRACE_PARQUET_TABLE.columns.map((name) => ({ name, data: batch.map((r) => r[name as keyof Trace]) as unknown[] }));
+      parquetWrite({ writer, schema: [...TRACE_PARQUET_TABLE.schema], columnData: columnData as never, rowGroupSize: 10_000 });
+      bytes += writer.offset;
+      // Yield between batches as a stage would, so timers get their (late) turn.
+      await new Promise((r) => setImmediate(r));
+    }
+    return bytes;
+  });
+}
+
+/** parquet-wasm: rows → Arrow (apache-arrow builders) → IPC stream (`build`), then the Rust writer in wasm (`write`). */
+async function runParquetWasm(rows: readonly Trace[], batchRows: number): Promise<{ build: number; write: number; bytes: number }> {
+  let build = 0;
+  let write = 0;
+  let bytes = 0;
+  for (const batch of batches(rows, batchRows)) {
+    const t0 = performance.now();
+    const ipc = tableToIPC(recordsToTable(TraceArrow, batch), 'stream');
+    const t1 = performance.now();
+    const props = new WriterPropertiesBuilder().setCompression(Compression.SNAPPY).setMaxRowGroupSize(10_000).build();
+    const file = wasmWriteParquet(WasmTable.fromIPCStream(ipc), props);
+    write += performance.now() - t1;
+    build += t1 - t0;
+    bytes += file.byteLength;
+  }
+  return { build: build / 1000, write: write / 1000, bytes };
+}
+
+/** DuckDB: the rows JSON read into a table per batch (`build`), then `COPY … (FORMAT parquet, COMPRESSION snappy)` (`write`). */
+async function runDuckdb(jsonlPaths: readonly string[], dir: string): Promise<{ build: number; write: number; bytes: number }> {
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  let build = 0;
+  let write = 0;
+  let bytes = 0;
+  try {
+    for (const [i, path] of jsonlPaths.entries()) {
+      const t0 = performance.now();
+      await connection.run(`CREATE OR REPLACE TABLE batch AS SELECT * FROM read_json('${path}', format = 'newline_delimited')`);
+      const t1 = performance.now();
+      const out = join(dir, `part-${i}.parquet`);
+      await connection.run(`COPY batch TO '${out}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 10000)`);
+      write += performance.now() - t1;
+      build += t1 - t0;
+      bytes += (await import('node:fs')).statSync(out).size;
+    }
+  } finally {
+    connection.closeSync();
+  }
+  return { build: build / 1000, write: write / 1000, bytes };
+}
+
+/** Snappy alone on the trace text, in 1 MiB pages: MB/s of input, best of `rounds`. */
+function snappyRates(rows: readonly Trace[], rounds: number): { astro: number; hyparquet: number; ratio: number } {
+  const text = new TextEncoder().encode(rows.map((r) => r.completion).join(''));
+  const pages: Uint8Array[] = [];
+  for (let i = 0; i < text.length; i += 1 << 20) pages.push(text.subarray(i, Math.min(text.length, i + (1 << 20))));
+  const time = (compress: (page: Uint8Array) => Uint8Array): number => {
+    let best = Infinity;
+    for (let r = 0; r < rounds + 1; r++) {
+      const t0 = performance.now();
+      let out = 0;
+      for (const page of pages) out += compress(page).byteLength;
+      if (out === 0) throw new Error('empty output');
+      if (r > 0) best = Math.min(best, performance.now() - t0);
+    }
+    return text.length / 1e6 / (best / 1000);
+  };
+  const astro = time(astroSnappy);
+  const hyparquet = time(hyparquetSnappy);
+  return { astro, hyparquet, ratio: astro / hyparquet };
+}
+
 /**
  * Runs the benchmark and prints a Markdown table (what bench/results/parquet.md records).
  * `args`: [rows=20000, batchRows=5000, completionBytes=3000, rounds=3].
@@ -192,8 +280,17 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
     await writeFile(jsonPath, JSON.stringify(rows));
     // The machine is shared: interleave the contenders round by round and keep each one's best
     // time, so a burst of load elsewhere does not land on one side only. Lag is the worst seen.
-    const best = { enc: [] as Run[], w1: [] as Run[], w1p: [] as Run[], w2: [] as Run[], py: [] as PyResult[] };
+    const best = { enc: [] as Run[], w1: [] as Run[], w1p: [] as Run[], w2: [] as Run[], py: [] as PyResult[], hyp: [] as Run[], wasm: [] as { build: number; write: number; bytes: number }[], duck: [] as { build: number; write: number; bytes: number }[] };
+    const jsonlPaths: string[] = [];
+    for (const [i, batch] of batches(rows, batchRows).entries()) {
+      const path = join(dir, `batch-${i}.jsonl`);
+      await writeFile(path, batch.map((row) => JSON.stringify({ ...row, created_at: new Date(row.created_at).toISOString() })).join('\n'));
+      jsonlPaths.push(path);
+    }
     for (let r = 0; r < rounds; r++) {
+      best.hyp.push(await runHyparquet(rows, batchRows));
+      best.wasm.push(await runParquetWasm(rows, batchRows));
+      best.duck.push(await runDuckdb(jsonlPaths, await mkdtemp(join(dir, `duck-${r}-`))));
       best.enc.push(await runEncoder(rows, batchRows));
       best.w1.push(await runSink(rows, join(dir, `w1-${r}`), batchRows, 1, 1));
       best.w1p.push(await runSink(rows, join(dir, `w1p-${r}`), batchRows, 1, 2));
@@ -204,19 +301,16 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       await rm(join(dir, `w2-${r}`), { recursive: true, force: true });
       await rm(join(dir, `py-${r}`), { recursive: true, force: true });
     }
-    // Contrast, once: the same encoding inline on the main thread (what the worker spares the stage).
-    const inline = await withLag(async () => {
-      let bytes = 0;
-      for (const batch of batches(rows, batchRows)) {
-        const writer = new ByteWriter();
-        const columnData = TRACE_PARQUET_TABLE.columns.map((name) => ({ name, data: batch.map((r) => r[name as keyof Trace]) as unknown[] }));
-        parquetWrite({ writer, schema: [...TRACE_PARQUET_TABLE.schema], columnData: columnData as never, rowGroupSize: 10_000 });
-        bytes += writer.offset;
-        // Yield between batches as a stage would, so timers get their (late) turn.
-        await new Promise((r) => setImmediate(r));
-      }
-      return bytes;
-    });
+    const pick = (runs: Run[]): Run => {
+      const fastest = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+      return { ...fastest, lag: { p99Ms: Math.max(...runs.map((x) => x.lag.p99Ms)), maxMs: Math.max(...runs.map((x) => x.lag.maxMs)) } };
+    };
+    const inline = pick(best.hyp);
+    const wasmWrite = Math.min(...best.wasm.map((x) => x.write));
+    const wasmBoth = Math.min(...best.wasm.map((x) => x.write + x.build));
+    const duckWrite = Math.min(...best.duck.map((x) => x.write));
+    const duckBoth = Math.min(...best.duck.map((x) => x.write + x.build));
+    const snappy = snappyRates(rows.slice(0, batchRows * 2), rounds);
 
     // Calibration: the lag an idle event loop sees on this (shared) machine over the same time.
     const idle = await withLag(async () => {
@@ -224,10 +318,6 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       return 0;
     });
 
-    const pick = (runs: Run[]): Run => {
-      const fastest = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-      return { ...fastest, lag: { p99Ms: Math.max(...runs.map((x) => x.lag.p99Ms)), maxMs: Math.max(...runs.map((x) => x.lag.maxMs)) } };
-    };
     const enc = pick(best.enc);
     const w1 = pick(best.w1);
     const w1p = pick(best.w1p);
@@ -249,7 +339,11 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       row('astro sink, 1 worker (encode + sha256 + fsync + rename)', w1.seconds, w1.bytes, lagText(w1.lag)),
       row('astro sink, 1 worker, 2 shards in flight (posting/fsync overlap encoding)', w1p.seconds, w1p.bytes, lagText(w1p.lag)),
       row('astro sink, 2 workers, 2 shards in flight', w2.seconds, w2.bytes, lagText(w2.lag)),
-      row('hyparquet-writer inline on the main thread (contrast)', inline.seconds, inline.bytes, lagText(inline.lag)),
+      row('hyparquet-writer 0.17 with its own codecs, inline on the main thread', inline.seconds, inline.bytes, lagText(inline.lag)),
+      row('parquet-wasm 0.8 writeParquet (write only: Arrow IPC → file)', wasmWrite, best.wasm[0]!.bytes, 'blocks the thread it runs on'),
+      row('parquet-wasm 0.8 rows → Arrow → IPC + writeParquet', wasmBoth, best.wasm[0]!.bytes, 'blocks the thread it runs on'),
+      row('DuckDB 1.5 COPY … TO parquet (write only)', duckWrite, best.duck[0]!.bytes, 'native threads'),
+      row('DuckDB 1.5 read_json + COPY … TO parquet', duckBoth, best.duck[0]!.bytes, 'native threads'),
       `| idle event loop, same duration (machine noise) | | | | | ${lagText(idle.lag)} |`,
       row('pyarrow pq.write_table (write only)', pyWrite, pyBytes, 'n/a'),
       row('pyarrow Table.from_pylist + pq.write_table', pyBoth, pyBytes, 'n/a'),
@@ -259,6 +353,8 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       `ratio astro sink (1 worker, 2 in flight) / pyarrow write-only: ${(pyWrite / w1p.seconds).toFixed(2)}`,
       `ratio astro sink (2 workers) / pyarrow write-only: ${(pyWrite / w2.seconds).toFixed(2)}`,
       `ratio astro sink (1 worker) / pyarrow build+write: ${(pyBoth / w1.seconds).toFixed(2)}`,
+      `ratio hyparquet-writer / pyarrow write-only: ${(pyWrite / inline.seconds).toFixed(2)}; parquet-wasm write-only: ${(pyWrite / wasmWrite).toFixed(2)}, with Arrow build: ${(pyWrite / wasmBoth).toFixed(2)}; DuckDB COPY: ${(pyWrite / duckWrite).toFixed(2)}, with read_json: ${(pyWrite / duckBoth).toFixed(2)}`,
+      `snappy alone on trace text (${Math.round(rows.slice(0, batchRows * 2).reduce((n, r) => n + r.completion.length, 0) / 1e6)} MB in 1 MiB pages): astro ${snappy.astro.toFixed(0)} MB/s, hyparquet-writer ${snappy.hyparquet.toFixed(0)} MB/s (${snappy.ratio.toFixed(2)}x)`,
     ];
     console.log(lines.join('\n'));
   } finally {

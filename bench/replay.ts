@@ -8,14 +8,17 @@
  * no verdict is remembered from an earlier round (a replay CLI starts with none either).
  *
  * The full replay runs once per rebuild-worker setting (`workers`, comma-separated; 0 = decode and
- * rebuild on the main thread, `default` = the replay's default); the ratio is the default's.
+ * rebuild on the main thread, `default` = the replay's default) and per Kafka client of the
+ * transport (`clients`: kafkajs 2.2.4, @platformatic/kafka); both raw consumes (kafkajs and
+ * @platformatic/kafka clients, no transport) are measured in every round as baselines.
  *
- * usage: npx tsc -p tsconfig.json && node dist/bench/replay.js [trees=3000] [rounds=3] [workers=default,1]
+ * usage: npx tsc -p tsconfig.json && node dist/bench/replay.js [trees=3000] [rounds=3] [workers=default,1] [clients=kafkajs,platformatic]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Consumer as PlatformaticConsumer, MessagesStreamModes } from '@platformatic/kafka';
 import kafkajs from 'kafkajs';
 import { createCountdownVerifier } from '../domains/countdown/verifier.js';
 import { domainOf } from '../domains/registry.js';
@@ -34,11 +37,19 @@ import { ParquetEncoder } from '../streams/sinks/parquetEncoder.js';
 import { readTreeArchive } from '../streams/sinks/treeArchiveSink.js';
 import { startLocalKafka } from '../streams/transport/kafka/localCluster.js';
 import { createKafkaTransport } from '../streams/transport/kafka/kafkaTransport.js';
+import { createKafkajsTransport, dropKafkajsNegativeTimeoutWarnings } from '../streams/transport/kafka/kafkajsTransport.js';
+import type { Transport } from '../streams/transport/transport.js';
 
 const total = Number(process.argv[2] ?? 3000);
 const rounds = Number(process.argv[3] ?? 3);
 const workerSettings: (number | undefined)[] = (process.argv[4] ?? 'default,1').split(',').map((w) => (w === 'default' ? undefined : Number(w)));
 const settingName = (w: number | undefined): string => (w === undefined ? 'default' : String(w));
+const CLIENTS: Record<string, (brokers: string[]) => Transport> = {
+  kafkajs: (brokers) => createKafkajsTransport({ brokers, logLevel: 'error' }),
+  platformatic: (brokers) => createKafkaTransport({ brokers, logLevel: 'error' }),
+};
+const clients = (process.argv[5] ?? 'kafkajs,platformatic').split(',');
+for (const c of clients) if (CLIENTS[c] === undefined) throw new Error(`unknown client ${c} (known: ${Object.keys(CLIENTS).join(', ')})`);
 const PARTITIONS = 4;
 
 interface Measure {
@@ -51,6 +62,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 /** The baseline: a fresh kafkajs group reads the whole topic (no decode), from connect to the last offset. */
 async function rawConsume(brokers: string[], group: string): Promise<Measure> {
+  dropKafkajsNegativeTimeoutWarnings();
   const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
   const admin = kafka.admin();
   const started = performance.now();
@@ -81,6 +93,27 @@ async function rawConsume(brokers: string[], group: string): Promise<Measure> {
   return { trees, bytes, ms };
 }
 
+/** The same baseline with the @platformatic/kafka client: a fresh group streams the whole topic (no decode). */
+async function rawConsumePlatformatic(brokers: string[], group: string, ends: Map<number, number>): Promise<Measure> {
+  const started = performance.now();
+  const consumer = new PlatformaticConsumer({ clientId: 'bench-raw', groupId: group, bootstrapBrokers: brokers, maxWaitTime: 500, autocommit: false });
+  const stream = await consumer.consume({ topics: [TREES_TOPIC], mode: MessagesStreamModes.EARLIEST, autocommit: false });
+  let trees = 0;
+  let bytes = 0;
+  const pending = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
+  await new Promise<void>((resolve) => {
+    stream.on('data', (m) => {
+      trees += 1;
+      bytes += m.value?.byteLength ?? 0;
+      if (Number(m.offset) === (ends.get(m.partition) ?? 0) - 1) pending.delete(m.partition);
+      if (pending.size === 0) resolve();
+    });
+  });
+  const ms = performance.now() - started;
+  await consumer.close(true);
+  return { trees, bytes, ms };
+}
+
 /** New verifiers of the built-in domains (no verdict remembered), for one replay. */
 function freshVerifiers(): (domain: string) => Verifier {
   const verifiers = new Map<string, Verifier>([
@@ -103,49 +136,58 @@ async function main(): Promise<void> {
     const trees: SearchTree[] = [];
     for await (const t of readTreeArchive(run)) trees.push(t as SearchTree);
     const searchMs = performance.now() - searchStarted;
-    const transport = createKafkaTransport({ brokers, logLevel: 'error' });
+    const transport = CLIENTS[clients[0]!]!(brokers);
     await transport.createTopics([{ name: TREES_TOPIC, partitions: PARTITIONS, retentionMs: -1 }]);
     const producer = await transport.producer();
     for (let i = 0; i < trees.length; i += 50) {
       await producer.send(TREES_TOPIC, trees.slice(i, i + 50).map((t) => ({ key: t.problem_id, value: SearchTreeCodec.encode(t) })));
     }
     await producer.close();
+    const ends = await transport.endOffsets(TREES_TOPIC);
+    await transport.close();
     const topicBytes = trees.reduce((n, t) => n + SearchTreeCodec.encode(t).byteLength, 0);
     process.stdout.write(`topic: ${trees.length} distinct trees (searched in ${(searchMs / 1000).toFixed(1)} s), ${(topicBytes / 1e6).toFixed(1)} MB, ${PARTITIONS} partitions\n`);
 
     const raw: Measure[] = [];
-    const replay = new Map<string, Measure[]>(workerSettings.map((w) => [settingName(w), []]));
-    const readOnly: Measure[] = [];
+    const rawPlatformatic: Measure[] = [];
+    const key = (client: string, name: string): string => `${client} workers ${name}`;
+    const replay = new Map<string, Measure[]>(clients.flatMap((c) => workerSettings.map((w) => [key(c, settingName(w)), []] as [string, Measure[]])));
+    const readOnly = new Map<string, Measure[]>(clients.map((c) => [c, []]));
     let lastReport: ReplayReport | undefined;
     for (let r = 0; r < rounds; r++) {
       raw.push(await rawConsume(brokers, `bench.raw.${r}`));
-      // Read + decode only (the replay's source), to split transport cost from rebuild cost.
-      {
-        let n = 0;
-        let b = 0;
-        const t0 = performance.now();
-        await topicSource({ topic: TREES_TOPIC, groupId: `bench.read.${r}` }, { transport }).read((t) => {
-          n += 1;
-          b += t.bytes;
-        });
-        readOnly.push({ trees: n, bytes: b, ms: performance.now() - t0 });
-      }
-      for (const workers of workerSettings) {
-        const name = settingName(workers);
-        const out = join(work, `replay-${r}-${name}`);
-        const noModel = createNoModelPolicy();
-        const t0 = performance.now();
-        lastReport = await replayTrees(
-          topicSource({ topic: TREES_TOPIC, groupId: `bench.replay.${r}.${name}` }, { transport }),
-          { linearize: defaultLinearizeConfig, out, treesPerFile: 1000, archiveTrees: false, command: 'bench', ...(workers === undefined ? {} : { rebuildWorkers: workers }) },
-          // A fresh verifier per replay (in-thread); workers build their own.
-          { domainOf, ...(workers === undefined || workers === 0 ? { verifierOf: freshVerifiers() } : {}), encoder, clock: Date.now, policyCalls: noModel.calls, version: 'bench' },
-        );
-        replay.get(name)?.push({ trees: lastReport.trees_read, bytes: lastReport.source_bytes, ms: performance.now() - t0 });
-        process.stdout.write(
-          `  round ${r}, workers ${name}: replay ${lastReport.wall_ms} ms = read (+ rebuild on workers) ${lastReport.read_ms} + rebuild ${lastReport.wall_ms - lastReport.read_ms - lastReport.write_wait_ms} + final write wait ${lastReport.write_wait_ms}\n`,
-        );
-        await rm(out, { recursive: true, force: true });
+      rawPlatformatic.push(await rawConsumePlatformatic(brokers, `bench.rawplt.${r}`, ends));
+      for (const client of r % 2 === 0 ? clients : [...clients].reverse()) {
+        const t = CLIENTS[client]!(brokers);
+        // Read + decode only (the replay's source), to split transport cost from rebuild cost.
+        {
+          let n = 0;
+          let b = 0;
+          const t0 = performance.now();
+          await topicSource({ topic: TREES_TOPIC, groupId: `bench.read.${client}.${r}` }, { transport: t }).read((tree) => {
+            n += 1;
+            b += tree.bytes;
+          });
+          readOnly.get(client)?.push({ trees: n, bytes: b, ms: performance.now() - t0 });
+        }
+        for (const workers of workerSettings) {
+          const name = settingName(workers);
+          const out = join(work, `replay-${r}-${client}-${name}`);
+          const noModel = createNoModelPolicy();
+          const t0 = performance.now();
+          lastReport = await replayTrees(
+            topicSource({ topic: TREES_TOPIC, groupId: `bench.replay.${client}.${r}.${name}` }, { transport: t }),
+            { linearize: defaultLinearizeConfig, out, treesPerFile: 1000, archiveTrees: false, command: 'bench', ...(workers === undefined ? {} : { rebuildWorkers: workers }) },
+            // A fresh verifier per replay (in-thread); workers build their own.
+            { domainOf, ...(workers === undefined || workers === 0 ? { verifierOf: freshVerifiers() } : {}), encoder, clock: Date.now, policyCalls: noModel.calls, version: 'bench' },
+          );
+          replay.get(key(client, name))?.push({ trees: lastReport.trees_read, bytes: lastReport.source_bytes, ms: performance.now() - t0 });
+          process.stdout.write(
+            `  round ${r}, ${client}, workers ${name}: replay ${lastReport.wall_ms} ms = read (+ rebuild on workers) ${lastReport.read_ms} + rebuild ${lastReport.wall_ms - lastReport.read_ms - lastReport.write_wait_ms} + final write wait ${lastReport.write_wait_ms}\n`,
+          );
+          await rm(out, { recursive: true, force: true });
+        }
+        await t.close();
       }
     }
     // The same trees from an Arrow archive on disk (the embedded-run path).
@@ -155,7 +197,6 @@ async function main(): Promise<void> {
       { linearize: defaultLinearizeConfig, out: archiveOut, treesPerFile: 1000, archiveTrees: false, command: 'bench' },
       { domainOf, encoder, clock: Date.now, version: 'bench' },
     );
-    await transport.close();
 
     const show = (name: string, ms: Measure[]): { treesPerS: number; mbPerS: number } => {
       const m = { trees: ms[0]?.trees ?? 0, bytes: ms[0]?.bytes ?? 0, ms: median(ms.map((x) => x.ms)) };
@@ -164,10 +205,12 @@ async function main(): Promise<void> {
       return r;
     };
     const base1 = show('raw kafkajs consume (baseline)', raw);
-    const read1 = show('replay source: consume + decode', readOnly);
-    const full = new Map([...replay].map(([name, ms]) => [name, show(`replay (workers ${name})`, ms)]));
-    const ratios = [...full].map(([name, r]) => `workers ${name}: ${(r.treesPerS / base1.treesPerS).toFixed(2)}`).join(', ');
-    process.stdout.write(`ratio replay/raw trees/s: ${ratios} (target >= 0.5); read+decode/raw: ${(read1.treesPerS / base1.treesPerS).toFixed(2)}\n`);
+    const base2 = show('raw @platformatic/kafka consume', rawPlatformatic);
+    const reads = new Map([...readOnly].map(([client, ms]) => [client, show(`[${client}] source: consume + decode`, ms)]));
+    const full = new Map([...replay].map(([name, ms]) => [name, show(`[${name.replace(' workers', '] replay, workers')}`, ms)]));
+    const ratios = [...full].map(([name, r]) => `${name}: ${(r.treesPerS / base1.treesPerS).toFixed(2)} of raw kafkajs, ${(r.treesPerS / base2.treesPerS).toFixed(2)} of raw platformatic`).join('; ');
+    process.stdout.write(`ratio replay/raw trees/s: ${ratios} (target >= 0.5)\n`);
+    process.stdout.write(`read+decode/raw kafkajs: ${[...reads].map(([c, r]) => `${c} ${(r.treesPerS / base1.treesPerS).toFixed(2)}`).join(', ')}\n`);
     process.stdout.write(
       `replay report (last round): ${lastReport?.traces} traces, ${lastReport?.policy_calls} policy calls; archive replay of the same ${archiveReport.trees_read} trees: ${archiveReport.trees_per_s.toFixed(0)} trees/s\n`,
     );

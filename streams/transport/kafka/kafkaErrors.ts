@@ -52,11 +52,14 @@ export function toTransportError(error: unknown, what: string): AppError {
 }
 
 /**
- * STYLE.md backoff for the client's own retries: 300 ms initial, ×2, ±20%, capped at 30 s. With
- * 8 retries that is ≈ 68 s: longer than a leader election after a broker is SIGKILLed.
+ * Backoff of the client's own retries: STYLE.md's 300 ms initial, ×2, ±20%, but capped at 2 s
+ * rather than 30 s. A client call retries through a broker failover (a coordinator or leader
+ * SIGKILLed: a new one is up after ≈ 10–20 s); with a 30 s cap, an attempt that failed just before
+ * then sleeps up to 19 s more (the 3-broker topology took 78 s to drain), with 2 s it retries
+ * within 2 s of the cluster being whole again. Callers give the total with the number of retries.
  */
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(30_000, 300 * 2 ** Math.max(0, attempt - 1));
+  const base = Math.min(2_000, 300 * 2 ** Math.max(0, attempt - 1));
   return Math.round(base * (1 + 0.2 * (2 * random() - 1)));
 }
 

@@ -28,9 +28,11 @@ export interface KafkaTransportConfig {
   readonly topicRefreshMs?: number;
 }
 
-// Every client call retries 8 times with STYLE.md's backoff (≈ 68 s): a leader election after a
-// broker is SIGKILLed fits in it. A request gets 30 s (acks=all on a loaded 2-core machine).
-const RETRIES = 8;
+// Every client call retries 30 times, ≈ 56 s of backoff (retryDelayMs: 300 ms ×2 up to 2 s): a
+// leader or coordinator election after a broker is SIGKILLed fits in it, and a broker gone for
+// longer surfaces as an error (the stage exits non-zero and is restarted) instead of a hang.
+// A request gets 30 s (acks=all on a loaded 2-core machine).
+const RETRIES = 30;
 const REQUEST_TIMEOUT_MS = 30_000;
 // The client's default (5 s) makes an idle consumer's fetch long-poll; pause, commit and leave do
 // not wait for it (fetches have their own connections), so this only bounds how stale "nothing new" is.
