@@ -1,25 +1,25 @@
 /**
  * Replay benchmark: rebuilding a dataset from `astro.trees.v1` (consume, decode, verify,
- * linearize, Parquet, manifest) against the raw kafkajs consume of the same topic by a fresh
- * group in the same run, on a local single-node broker. Target: replay ≥ 0.5× raw trees/s.
+ * linearize, Parquet, manifest) against a raw consume of the same topic by a fresh group (the
+ * Kafka client alone, no transport) in the same run, on a local single-node broker. Target:
+ * replay ≥ 0.5× raw trees/s.
  *
  * Trees are real and distinct: an in-process run of the built-in Countdown pipeline on `trees`
  * generated problems (one search each). Each in-thread replay gets a fresh Countdown verifier, so
  * no verdict is remembered from an earlier round (a replay CLI starts with none either).
  *
  * The full replay runs once per rebuild-worker setting (`workers`, comma-separated; 0 = decode and
- * rebuild on the main thread, `default` = the replay's default) and per Kafka client of the
- * transport (`clients`: kafkajs 2.2.4, @platformatic/kafka); both raw consumes (kafkajs and
- * @platformatic/kafka clients, no transport) are measured in every round as baselines.
+ * rebuild on the main thread, `default` = the replay's default); the ratio is the default's. The
+ * kafkajs transport was measured side by side before it was removed (BENCHMARKS.md; commit
+ * 81693eb runs both: `[clients=kafkajs,platformatic]` as a fifth argument).
  *
- * usage: npx tsc -p tsconfig.json && node dist/bench/replay.js [trees=3000] [rounds=3] [workers=default,1] [clients=kafkajs,platformatic]
+ * usage: npx tsc -p tsconfig.json && node dist/bench/replay.js [trees=3000] [rounds=3] [workers=default,1]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Consumer as PlatformaticConsumer, MessagesStreamModes } from '@platformatic/kafka';
-import kafkajs from 'kafkajs';
 import { createCountdownVerifier } from '../domains/countdown/verifier.js';
 import { domainOf } from '../domains/registry.js';
 import { silentLogger } from '../operators/common/metrics.js';
@@ -37,19 +37,12 @@ import { ParquetEncoder } from '../streams/sinks/parquetEncoder.js';
 import { readTreeArchive } from '../streams/sinks/treeArchiveSink.js';
 import { startLocalKafka } from '../streams/transport/kafka/localCluster.js';
 import { createKafkaTransport } from '../streams/transport/kafka/kafkaTransport.js';
-import { createKafkajsTransport, dropKafkajsNegativeTimeoutWarnings } from '../streams/transport/kafka/kafkajsTransport.js';
-import type { Transport } from '../streams/transport/transport.js';
 
 const total = Number(process.argv[2] ?? 3000);
 const rounds = Number(process.argv[3] ?? 3);
 const workerSettings: (number | undefined)[] = (process.argv[4] ?? 'default,1').split(',').map((w) => (w === 'default' ? undefined : Number(w)));
 const settingName = (w: number | undefined): string => (w === undefined ? 'default' : String(w));
-const CLIENTS: Record<string, (brokers: string[]) => Transport> = {
-  kafkajs: (brokers) => createKafkajsTransport({ brokers, logLevel: 'error' }),
-  platformatic: (brokers) => createKafkaTransport({ brokers, logLevel: 'error' }),
-};
-const clients = (process.argv[5] ?? 'kafkajs,platformatic').split(',');
-for (const c of clients) if (CLIENTS[c] === undefined) throw new Error(`unknown client ${c} (known: ${Object.keys(CLIENTS).join(', ')})`);
+
 const PARTITIONS = 4;
 
 interface Measure {
@@ -60,41 +53,8 @@ interface Measure {
 const rate = (m: Measure): { treesPerS: number; mbPerS: number } => ({ treesPerS: m.trees / (m.ms / 1000), mbPerS: m.bytes / 1e6 / (m.ms / 1000) });
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-/** The baseline: a fresh kafkajs group reads the whole topic (no decode), from connect to the last offset. */
-async function rawConsume(brokers: string[], group: string): Promise<Measure> {
-  dropKafkajsNegativeTimeoutWarnings();
-  const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
-  const admin = kafka.admin();
-  const started = performance.now();
-  await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(TREES_TOPIC)).map((p) => [p.partition, Number(p.high)]));
-  await admin.disconnect();
-  const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 500 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [TREES_TOPIC], fromBeginning: true });
-  let trees = 0;
-  let bytes = 0;
-  const pending = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          trees += 1;
-          bytes += m.value?.byteLength ?? 0;
-          if (Number(m.offset) === (ends.get(batch.partition) ?? 0) - 1) pending.delete(batch.partition);
-        }
-        if (pending.size === 0) resolve();
-      },
-    });
-  });
-  const ms = performance.now() - started;
-  await consumer.disconnect();
-  return { trees, bytes, ms };
-}
-
-/** The same baseline with the @platformatic/kafka client: a fresh group streams the whole topic (no decode). */
-async function rawConsumePlatformatic(brokers: string[], group: string, ends: Map<number, number>): Promise<Measure> {
+/** The baseline: a fresh group of the Kafka client alone streams the whole topic (no decode), from connect to the last offset. */
+async function rawConsume(brokers: string[], group: string, ends: Map<number, number>): Promise<Measure> {
   const started = performance.now();
   const consumer = new PlatformaticConsumer({ clientId: 'bench-raw', groupId: group, bootstrapBrokers: brokers, maxWaitTime: 500, autocommit: false });
   const stream = await consumer.consume({ topics: [TREES_TOPIC], mode: MessagesStreamModes.EARLIEST, autocommit: false });
@@ -136,7 +96,7 @@ async function main(): Promise<void> {
     const trees: SearchTree[] = [];
     for await (const t of readTreeArchive(run)) trees.push(t as SearchTree);
     const searchMs = performance.now() - searchStarted;
-    const transport = CLIENTS[clients[0]!]!(brokers);
+    const transport = createKafkaTransport({ brokers, logLevel: 'error' });
     await transport.createTopics([{ name: TREES_TOPIC, partitions: PARTITIONS, retentionMs: -1 }]);
     const producer = await transport.producer();
     for (let i = 0; i < trees.length; i += 50) {
@@ -144,50 +104,42 @@ async function main(): Promise<void> {
     }
     await producer.close();
     const ends = await transport.endOffsets(TREES_TOPIC);
-    await transport.close();
     const topicBytes = trees.reduce((n, t) => n + SearchTreeCodec.encode(t).byteLength, 0);
     process.stdout.write(`topic: ${trees.length} distinct trees (searched in ${(searchMs / 1000).toFixed(1)} s), ${(topicBytes / 1e6).toFixed(1)} MB, ${PARTITIONS} partitions\n`);
 
     const raw: Measure[] = [];
-    const rawPlatformatic: Measure[] = [];
-    const key = (client: string, name: string): string => `${client} workers ${name}`;
-    const replay = new Map<string, Measure[]>(clients.flatMap((c) => workerSettings.map((w) => [key(c, settingName(w)), []] as [string, Measure[]])));
-    const readOnly = new Map<string, Measure[]>(clients.map((c) => [c, []]));
+    const replay = new Map<string, Measure[]>(workerSettings.map((w) => [settingName(w), []]));
+    const readOnly: Measure[] = [];
     let lastReport: ReplayReport | undefined;
     for (let r = 0; r < rounds; r++) {
-      raw.push(await rawConsume(brokers, `bench.raw.${r}`));
-      rawPlatformatic.push(await rawConsumePlatformatic(brokers, `bench.rawplt.${r}`, ends));
-      for (const client of r % 2 === 0 ? clients : [...clients].reverse()) {
-        const t = CLIENTS[client]!(brokers);
-        // Read + decode only (the replay's source), to split transport cost from rebuild cost.
-        {
-          let n = 0;
-          let b = 0;
-          const t0 = performance.now();
-          await topicSource({ topic: TREES_TOPIC, groupId: `bench.read.${client}.${r}` }, { transport: t }).read((tree) => {
-            n += 1;
-            b += tree.bytes;
-          });
-          readOnly.get(client)?.push({ trees: n, bytes: b, ms: performance.now() - t0 });
-        }
-        for (const workers of workerSettings) {
-          const name = settingName(workers);
-          const out = join(work, `replay-${r}-${client}-${name}`);
-          const noModel = createNoModelPolicy();
-          const t0 = performance.now();
-          lastReport = await replayTrees(
-            topicSource({ topic: TREES_TOPIC, groupId: `bench.replay.${client}.${r}.${name}` }, { transport: t }),
-            { linearize: defaultLinearizeConfig, out, treesPerFile: 1000, archiveTrees: false, command: 'bench', ...(workers === undefined ? {} : { rebuildWorkers: workers }) },
-            // A fresh verifier per replay (in-thread); workers build their own.
-            { domainOf, ...(workers === undefined || workers === 0 ? { verifierOf: freshVerifiers() } : {}), encoder, clock: Date.now, policyCalls: noModel.calls, version: 'bench' },
-          );
-          replay.get(key(client, name))?.push({ trees: lastReport.trees_read, bytes: lastReport.source_bytes, ms: performance.now() - t0 });
-          process.stdout.write(
-            `  round ${r}, ${client}, workers ${name}: replay ${lastReport.wall_ms} ms = read (+ rebuild on workers) ${lastReport.read_ms} + rebuild ${lastReport.wall_ms - lastReport.read_ms - lastReport.write_wait_ms} + final write wait ${lastReport.write_wait_ms}\n`,
-          );
-          await rm(out, { recursive: true, force: true });
-        }
-        await t.close();
+      raw.push(await rawConsume(brokers, `bench.raw.${r}`, ends));
+      // Read + decode only (the replay's source), to split transport cost from rebuild cost.
+      {
+        let n = 0;
+        let b = 0;
+        const t0 = performance.now();
+        await topicSource({ topic: TREES_TOPIC, groupId: `bench.read.${r}` }, { transport }).read((t) => {
+          n += 1;
+          b += t.bytes;
+        });
+        readOnly.push({ trees: n, bytes: b, ms: performance.now() - t0 });
+      }
+      for (const workers of workerSettings) {
+        const name = settingName(workers);
+        const out = join(work, `replay-${r}-${name}`);
+        const noModel = createNoModelPolicy();
+        const t0 = performance.now();
+        lastReport = await replayTrees(
+          topicSource({ topic: TREES_TOPIC, groupId: `bench.replay.${r}.${name}` }, { transport }),
+          { linearize: defaultLinearizeConfig, out, treesPerFile: 1000, archiveTrees: false, command: 'bench', ...(workers === undefined ? {} : { rebuildWorkers: workers }) },
+          // A fresh verifier per replay (in-thread); workers build their own.
+          { domainOf, ...(workers === undefined || workers === 0 ? { verifierOf: freshVerifiers() } : {}), encoder, clock: Date.now, policyCalls: noModel.calls, version: 'bench' },
+        );
+        replay.get(name)?.push({ trees: lastReport.trees_read, bytes: lastReport.source_bytes, ms: performance.now() - t0 });
+        process.stdout.write(
+          `  round ${r}, workers ${name}: replay ${lastReport.wall_ms} ms = read (+ rebuild on workers) ${lastReport.read_ms} + rebuild ${lastReport.wall_ms - lastReport.read_ms - lastReport.write_wait_ms} + final write wait ${lastReport.write_wait_ms}\n`,
+        );
+        await rm(out, { recursive: true, force: true });
       }
     }
     // The same trees from an Arrow archive on disk (the embedded-run path).
@@ -197,6 +149,7 @@ async function main(): Promise<void> {
       { linearize: defaultLinearizeConfig, out: archiveOut, treesPerFile: 1000, archiveTrees: false, command: 'bench' },
       { domainOf, encoder, clock: Date.now, version: 'bench' },
     );
+    await transport.close();
 
     const show = (name: string, ms: Measure[]): { treesPerS: number; mbPerS: number } => {
       const m = { trees: ms[0]?.trees ?? 0, bytes: ms[0]?.bytes ?? 0, ms: median(ms.map((x) => x.ms)) };
@@ -204,13 +157,11 @@ async function main(): Promise<void> {
       process.stdout.write(`${name.padEnd(34)} ${m.trees} trees  median ${m.ms.toFixed(0).padStart(6)} ms  ${r.treesPerS.toFixed(0).padStart(6)} trees/s  ${r.mbPerS.toFixed(2).padStart(6)} MB/s\n`);
       return r;
     };
-    const base1 = show('raw kafkajs consume (baseline)', raw);
-    const base2 = show('raw @platformatic/kafka consume', rawPlatformatic);
-    const reads = new Map([...readOnly].map(([client, ms]) => [client, show(`[${client}] source: consume + decode`, ms)]));
-    const full = new Map([...replay].map(([name, ms]) => [name, show(`[${name.replace(' workers', '] replay, workers')}`, ms)]));
-    const ratios = [...full].map(([name, r]) => `${name}: ${(r.treesPerS / base1.treesPerS).toFixed(2)} of raw kafkajs, ${(r.treesPerS / base2.treesPerS).toFixed(2)} of raw platformatic`).join('; ');
-    process.stdout.write(`ratio replay/raw trees/s: ${ratios} (target >= 0.5)\n`);
-    process.stdout.write(`read+decode/raw kafkajs: ${[...reads].map(([c, r]) => `${c} ${(r.treesPerS / base1.treesPerS).toFixed(2)}`).join(', ')}\n`);
+    const base1 = show('raw @platformatic/kafka consume (baseline)', raw);
+    const read1 = show('replay source: consume + decode', readOnly);
+    const full = new Map([...replay].map(([name, ms]) => [name, show(`replay (workers ${name})`, ms)]));
+    const ratios = [...full].map(([name, r]) => `workers ${name}: ${(r.treesPerS / base1.treesPerS).toFixed(2)}`).join(', ');
+    process.stdout.write(`ratio replay/raw trees/s: ${ratios} (target >= 0.5); read+decode/raw: ${(read1.treesPerS / base1.treesPerS).toFixed(2)}\n`);
     process.stdout.write(
       `replay report (last round): ${lastReport?.traces} traces, ${lastReport?.policy_calls} policy calls; archive replay of the same ${archiveReport.trees_read} trees: ${archiveReport.trees_per_s.toFixed(0)} trees/s\n`,
     );

@@ -1,7 +1,8 @@
 /**
- * Kafka's key hash: murmur2 as in the Java client's `Utils.murmur2` (and kafkajs's
- * DefaultPartitioner), so the memory transport places a key on the same partition a real broker
- * would. Everything is 32-bit int arithmetic: `Math.imul` reproduces Java's overflow.
+ * Kafka's key hash: murmur2 as in the Java client's `Utils.murmur2`, so both transports place a
+ * key on the partition a Java producer would (the Kafka client's own default partitioner takes
+ * `hash >>> 0` instead of Java's `hash & 0x7fffffff`, so the transport picks partitions itself).
+ * Everything is 32-bit int arithmetic: `Math.imul` reproduces Java's overflow.
  */
 
 const SEED = 0x9747b28c;

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
+import { Admin } from '@platformatic/kafka';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createKafkaCommand } from '../../streams/cli/commands/kafka.js';
 import { ensureKafkaJars, findRepoRoot, localKafkaStatus, processRssBytes, startLocalKafka, stopLocalKafka } from '../../streams/transport/kafka/localCluster.js';
@@ -30,12 +30,11 @@ const alive = (pid: number): boolean => {
 };
 
 async function topics(bootstrap: string): Promise<string[]> {
-  const admin = new kafkajs.Kafka({ brokers: bootstrap.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin();
-  await admin.connect();
+  const admin = new Admin({ clientId: 'test-deploy', bootstrapBrokers: bootstrap.split(',') });
   try {
     return await admin.listTopics();
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -61,10 +60,9 @@ describe('local Kafka cluster management', () => {
     expect(rss).toBeGreaterThan(50 * 2 ** 20);
     expect(Number(readFileSync(join(dir, 'node-1', 'kafka.pid'), 'utf8'))).toBe(node.pid);
     expect(readFileSync(join(dir, 'node-1', 'kafka.log'), 'utf8')).toContain('Kafka Server started');
-    const admin = new kafkajs.Kafka({ brokers: [first.bootstrap], logLevel: kafkajs.logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'survives-restart', numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
+    const admin = new Admin({ clientId: 'test-deploy', bootstrapBrokers: [first.bootstrap] });
+    await admin.createTopics({ topics: ['survives-restart'], partitions: 1, replicas: 1 });
+    await admin.close();
 
     // A new run in the same dir while the old JVM still runs (its owner "crashed").
     const second = await startLocalKafka({ nodes: 1, dir, heapMb: 384 });

@@ -77,7 +77,7 @@ export function createStageCommand(): Command {
       );
       if (flags.statusEvery !== undefined && flags.statusEvery < 0) throw new AppError('config', '--status-every must be >= 0');
       await runStageProcess(name as StageName, config, flags.group, (flags.statusEvery ?? 30) * 1000);
-      // Everything is flushed and committed; a library handle still open (a kafkajs timer) must not
+      // Everything is flushed and committed; a library handle still open (a client timer) must not
       // keep the process alive after a clean stop. Unref'd, so it only fires if something lingers.
       setTimeout(() => process.exit(0), 2000).unref();
     });

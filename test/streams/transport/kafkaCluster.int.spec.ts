@@ -37,7 +37,7 @@ describe('3-node local cluster (RF 3, min ISR 2)', () => {
     const expected = Array.from({ length: total }, (_, i) => `r${i}`);
     const send = async (from: number, to: number): Promise<void> => {
       for (let i = from; i < to; i += 25) {
-        // Multi-partition sends: kafkajs 2.2.4 alone dropped records of such sends on a leader move.
+        // Multi-partition sends: the case where a client retrying a whole request after a leader move can drop or misroute records.
         await producer.send(topic, Array.from({ length: 25 }, (_, j) => ({ key: `k${i + j}`, value: new TextEncoder().encode(`r${i + j}`) })));
       }
     };
