@@ -11,6 +11,7 @@ import { clusterIdFromBytes, portsFromBase, renderServerProperties } from './ser
 import type { NodePorts } from './serverProperties.js';
 
 const execFileAsync = promisify(execFile);
+
 /** Options of {@link startLocalKafka}. */
 export interface LocalKafkaOptions {
   /** 1 = single broker; 3 = replication factor 3, min ISR 2. */
