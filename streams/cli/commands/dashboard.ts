@@ -93,8 +93,15 @@ export function createDashboardCommand(): Command {
       } finally {
         history.stop();
         dir?.stop();
-        await topics?.stop();
-        await transport?.close();
+        // A viewer has nothing to flush or commit: leaving the group may take a moment, never forever.
+        const closed = (async () => {
+          await topics?.stop();
+          await transport?.close();
+        })();
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+        logger.info('stopped');
       }
+      // A library handle still open (a kafkajs timer) must not keep the process alive; unref'd.
+      setTimeout(() => process.exit(0), 2000).unref();
     });
 }

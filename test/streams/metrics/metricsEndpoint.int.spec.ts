@@ -144,7 +144,7 @@ describe('astro-stream run --metrics-port (in-process transport)', () => {
   });
 });
 
-describe('astro-stream stage --metrics-port on a real Kafka broker', () => {
+describe('stages with --metrics-port, and dashboard --brokers, on a real Kafka broker', () => {
   let kafka: TestKafka;
   let transport: Transport;
   const out = mkdtempSync(join(tmpdir(), 'astro-metrics-stage-'));
@@ -233,4 +233,30 @@ describe('astro-stream stage --metrics-port on a real Kafka broker', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as DatasetManifest;
     expect(manifest.files.filter((f) => f.kind === 'traces').reduce((a, f) => a + f.bytes, 0)).toBe(bytes);
   }, 400_000);
+
+  it('dashboard --brokers reads the trees, traces and dead letters from the topics, and lag from the broker', async () => {
+    const dashboard = startCli(['dashboard', '--brokers', kafka.bootstrap, '--port', '0', '--poll-ms', '250']);
+    processes.push(dashboard);
+    const url = await waitFor(() => /"url":"([^"]+)"/.exec(dashboard.output())?.[1], { timeoutMs: 120_000, message: 'dashboard URL' });
+    const trees = [...(await transport.endOffsets('astro.trees.v1')).values()].reduce((a, b) => a + b, 0);
+    const traces = [...(await transport.endOffsets('astro.traces.v1')).values()].reduce((a, b) => a + b, 0);
+    expect(trees).toBeGreaterThan(0);
+    type Overview = { counts: { trees: number; traces: number; dead_letters: number }; dead_letters: { by_kind: { stage: string; kind: string; count: number }[] }; metrics: { points: { lag: Record<string, number> }[] } };
+    const overview = await waitFor(
+      async () => {
+        const o = (await (await fetch(`${url}api/overview`)).json()) as Overview;
+        return o.counts.trees === trees && o.counts.traces === traces && o.metrics.points.length > 0 ? o : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, message: 'the dashboard caught up with the topics' },
+    );
+    expect(overview.dead_letters.by_kind).toContainEqual({ stage: 'search', kind: 'decode', count: 1 });
+    // The standard groups never ran here (the test used its own): their lag is everything on the topic.
+    expect(overview.metrics.points.at(-1)?.lag[STAGE_GROUPS.search]).toBe(7);
+    const list = (await (await fetch(`${url}api/trees?q=`)).json()) as { trees: { tree_id: string; nodes: number }[] };
+    expect(list.trees).toHaveLength(trees);
+    const first = list.trees[0];
+    const one = (await (await fetch(`${url}api/tree?id=${first?.tree_id ?? ''}`)).json()) as { tree: { nodes: unknown[] } };
+    expect(one.tree.nodes).toHaveLength(first?.nodes ?? -1);
+    expect((await dashboard.stop('SIGTERM')).code, dashboard.output()).toBe(0);
+  }, 200_000);
 });
