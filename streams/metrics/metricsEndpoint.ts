@@ -14,6 +14,11 @@ export interface PipelineExporter {
   watch(pipeline: WatchedPipeline): void;
   /** Reports a component's numeric fields as `astro_component_stat{component, field}` at each scrape. */
   watchStats(component: string, read: StatsSource): void;
+  /**
+   * Reads every level now. Call it before closing the transport: offsets read later fail, and
+   * the last values read (the final, drained ones after this) are what later scrapes report.
+   */
+  refresh(): Promise<void>;
 }
 
 /** A running `/metrics` endpoint (Prometheus text format). */
@@ -105,6 +110,9 @@ export async function startMetricsEndpoint(config: MetricsEndpointConfig, deps: 
     watch: (pipeline) => void pipelines.push(pipeline),
     watchStats: (component, read) => void levels.push({ prefix: component, read }),
     scrape: () => registry.metrics(),
+    refresh: async () => {
+      await registry.metrics();
+    },
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricLabels, Metrics } from '../../operators/common/metrics.js';
-import { resolveSeries, type FamilyKind, type FamilySpec } from './families.js';
+import { FAMILIES, resolveSeries, type FamilyKind, type FamilySpec } from './families.js';
 
 type Family = Counter | Histogram | Gauge;
 type Apply = (value: number) => void;
@@ -23,6 +23,9 @@ export class PromMetrics implements Metrics {
   constructor(options: { readonly registry?: Registry; readonly onDrop?: (name: string, reason: string) => void } = {}) {
     this.registry = options.registry ?? new Registry();
     this.onDrop = options.onDrop ?? (() => undefined);
+    // The named families exist from the start (HELP and TYPE lines, unlabelled ones at 0), so
+    // dashboards and `increase()` alerts see them before the first dead letter or token.
+    for (const spec of Object.values(FAMILIES)) this.familyFor(spec, spec.name);
   }
 
   increment(name: string, by = 1, labels?: MetricLabels): void {

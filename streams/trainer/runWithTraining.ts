@@ -212,6 +212,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
     for (const stage of stages.slice(0, 2)) await stage.stop({ abandonAfterMs: 5_000 });
     await topology.stop();
     for (const stage of stages.slice(2)) await stage.stop({ abandonAfterMs: 5_000 });
+    await deps.exporter?.refresh();
     await trainer.stop({ publishFinal: fatal === undefined });
     await loop;
     await tfjs.close();

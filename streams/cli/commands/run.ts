@@ -236,6 +236,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
     });
     await waitForDrain(transport, PIPELINE_EDGES, { abort: () => fatal });
     await topology.stop();
+    await deps.exporter?.refresh();
   } finally {
     progress?.stop();
     await producer.close();

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../operators/common/metrics.js';
 import { PROBLEMS_TOPIC } from '../../../schemas/problem.js';
+import { resolveSeries, type FamilyKind } from '../../../streams/metrics/families.js';
 import { parseExposition, sumOf, type Sample } from '../../../streams/metrics/parseExposition.js';
 import type { DatasetManifest } from '../../../streams/sinks/manifest.js';
 import { waitForDrain } from '../../../streams/stages/drain.js';
 import { STAGE_GROUPS } from '../../../streams/stages/groups.js';
 import { createKafkaTransport } from '../../../streams/transport/kafka/kafkaTransport.js';
 import type { Transport } from '../../../streams/transport/transport.js';
-import { startCli, type CliProcess } from '../../helpers/cli.js';
+import { REPO_ROOT, startCli, type CliProcess } from '../../helpers/cli.js';
 import { duckdbRows } from '../../helpers/duckdb.js';
 import { startTestKafka, type TestKafka } from '../../helpers/kafka.js';
 import { waitFor } from '../../helpers/waitFor.js';
@@ -133,6 +134,18 @@ describe('astro-stream run --metrics-port (in-process transport)', () => {
     expect(sumOf(s, 'astro_mcts_expansions_total')).toBe(manifest.counts['mcts.expansions']);
     expect(sumOf(s, 'astro_verifier_verdicts_total')).toBeGreaterThan(0);
     expect(sumOf(s, 'astro_dead_letters_total')).toBe(0);
+  });
+
+  it('the deploy/ Grafana dashboard and alert rules query only families the exporter serves', () => {
+    const served = new Set(familiesOf(final.text).keys());
+    // Families a healthy in-process run does not create: training, an LLM policy, verifier timeouts.
+    const calls: [FamilyKind, string][] = [['gauge', 'trainer.loss'], ['gauge', 'trainer.policy_version'], ['counter', 'rollout.correct'], ['counter', 'rollout.samples'], ['histogram', 'policy.request_ms'], ['histogram', 'policy.request_tokens'], ['counter', 'policy.prompt_tokens'], ['counter', 'verify.timeouts']];
+    for (const [kind, name] of calls) for (const t of resolveSeries(kind, name, undefined)) served.add(t.family.name);
+    const queried = (file: string): string[] => [...new Set([...readFileSync(join(REPO_ROOT, file), 'utf8').matchAll(/\bastro_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')))];
+    const grafana = queried('deploy/grafana/astro-stream.json').filter((n) => n !== 'astro_stream');
+    expect(grafana.length).toBeGreaterThan(15);
+    expect(grafana.filter((n) => !served.has(n))).toEqual([]);
+    expect(queried('deploy/prometheus/alerts.yml').filter((n) => !served.has(n))).toEqual([]);
   });
 
   it('reports consumer lag per group, topic and partition: all caught up at the end', () => {
