@@ -15,6 +15,7 @@ type Apply = (value: number) => void;
 export class PromMetrics implements Metrics {
   readonly registry: Registry;
   private readonly families = new Map<string, Family>();
+  private readonly labelNames = new Map<string, readonly string[]>();
   private readonly cache = new Map<string, readonly Apply[]>();
   private readonly dropped = new Set<string>();
 
@@ -60,24 +61,37 @@ export class PromMetrics implements Metrics {
     for (const target of resolveSeries(kind, name, labels)) {
       const family = this.familyFor(target.family, name);
       if (family === undefined) continue;
-      // Label values for exactly the family's names: missing ones empty, extra ones ignored.
-      const values = Object.fromEntries(target.family.labelNames.map((n) => [n, target.labels[n] ?? '']));
-      if (family instanceof Counter) {
-        const child = target.family.labelNames.length === 0 ? family : family.labels(values);
-        applies.push((by) => child.inc(by));
-      } else if (family instanceof Histogram) {
-        const child = target.family.labelNames.length === 0 ? family : family.labels(values);
-        const fixed = target.observeValue;
-        // A value-encoding counter name (traces.backtracks.3, by 1) is `by` observations of its value.
-        applies.push(fixed === undefined ? (v) => child.observe(v) : (by) => {
-          for (let i = 0; i < by; i++) child.observe(fixed);
-        });
-      } else {
-        const child = target.family.labelNames.length === 0 ? family : family.labels(values);
-        applies.push((v) => child.set(v));
-      }
+      // Label values for exactly the registered family's names (the first call of a name fixed
+      // them): missing ones empty, extra ones ignored.
+      const labelNames = this.labelNames.get(target.family.name) ?? [];
+      const values = Object.fromEntries(labelNames.map((n) => [n, target.labels[n] ?? '']));
+      const update = this.updater(family, labelNames.length === 0 ? undefined : values, target.observeValue);
+      // prom-client throws on a value it refuses (NaN, a counter going down): dropped, never raised.
+      applies.push((v) => {
+        try {
+          update(v);
+        } catch (error) {
+          this.drop(name, error instanceof Error ? error.message : String(error));
+        }
+      });
     }
     return applies;
+  }
+
+  private updater(family: Family, values: Record<string, string> | undefined, fixed: number | undefined): Apply {
+    if (family instanceof Counter) {
+      const child = values === undefined ? family : family.labels(values);
+      return (by) => child.inc(by);
+    }
+    if (family instanceof Histogram) {
+      const child = values === undefined ? family : family.labels(values);
+      // A value-encoding counter name (traces.backtracks.3, by 1) is `by` observations of its value.
+      return fixed === undefined ? (v) => child.observe(v) : (by) => {
+        for (let i = 0; i < by; i++) child.observe(fixed);
+      };
+    }
+    const child = values === undefined ? family : family.labels(values);
+    return (v) => child.set(v);
   }
 
   private familyFor(spec: FamilySpec, callName: string): Family | undefined {
@@ -92,6 +106,7 @@ export class PromMetrics implements Metrics {
       const family: Family =
         spec.kind === 'counter' ? new Counter(common) : spec.kind === 'histogram' ? new Histogram({ ...common, buckets: [...(spec.buckets ?? [])] }) : new Gauge(common);
       this.families.set(spec.name, family);
+      this.labelNames.set(spec.name, spec.labelNames);
       return family;
     } catch (error) {
       this.drop(callName, error instanceof Error ? error.message : String(error));

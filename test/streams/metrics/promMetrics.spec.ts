@@ -73,6 +73,17 @@ describe('PromMetrics', () => {
     expect(sumOf(samples, 'astro_stage_records_in_total', { stage: 'search', topic: 't' })).toBe(1);
   });
 
+  it('never throws: a name first counted without labels and later with some, a counter going down, NaN', async () => {
+    const drops: string[] = [];
+    const m = new PromMetrics({ onDrop: (name) => drops.push(name) });
+    m.increment('mcts.revisits');
+    m.increment('mcts.revisits', 1, { stage: 'search' });
+    m.increment('verify.trees', -1);
+    m.observe('mcts.search_ms', Number.NaN);
+    expect(sumOf(await scrape(m), 'astro_mcts_revisits_total')).toBe(2);
+    expect(drops.sort()).toEqual(['mcts.search_ms', 'verify.trees']);
+  });
+
   it('drops, once and with a reason, a name that clashes with a family of another kind', async () => {
     const drops: string[] = [];
     const m = new PromMetrics({ onDrop: (name, reason) => drops.push(`${name}: ${reason}`) });
