@@ -7,7 +7,7 @@ import { addMetricsOptions, metricsEndpointFromFlags, type MetricsFlags } from '
 import type { PolicyServerStats } from '../../server/policyServer.js';
 
 /** The server's counters and levels as flat numbers (`injected.errors` → `injected_errors`). */
-const levelsOf = (stats: PolicyServerStats): Record<string, number> => {
+const flatStats = (stats: PolicyServerStats): Record<string, number> => {
   const { injected, ...rest } = stats;
   return { ...rest, injected_errors: injected.errors, injected_slow: injected.slow, injected_truncated: injected.truncated };
 };
@@ -58,7 +58,7 @@ export function createServePolicyCommand(): Command {
         },
         { policy, clock: Date.now, logger, ...(exporter === undefined ? {} : { metrics: exporter.metrics }) },
       );
-      exporter?.watchStats('serve-policy', () => levelsOf(server.stats()));
+      exporter?.watchStats('serve-policy', () => flatStats(server.stats()));
       // Handlers go in before the ready line: whoever reads it may signal at once.
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
