@@ -68,13 +68,15 @@ export class Chart {
     this.el.dataset['series'] = String(series.length);
     const key = series.map((s) => `${s.label}|${s.right ? 'r' : 'l'}`).join('\u0000');
     const data = [x as number[], ...series.map((s) => s.values as (number | null)[])] as uPlot.AlignedData;
-    if (this.plot !== undefined && key === this.key) {
-      this.plot.setData(data);
-      return;
+    if (this.plot !== undefined && key === this.key) this.plot.setData(data);
+    else {
+      this.plot?.destroy();
+      this.key = key;
+      this.plot = new uPlot(this.build(series), data, this.el);
     }
-    this.plot?.destroy();
-    this.key = key;
-    this.plot = new uPlot(this.build(series), data, this.el);
+    // One instant would stretch a time axis over years: show a minute either side of it instead.
+    const first = x[0];
+    if (this.options.kind === 'time' && first !== undefined && x.every((v) => v === first)) this.plot.setScale('x', { min: first - 60, max: first + 60 });
   }
 
   private build(series: readonly SeriesData[]): uPlot.Options {
@@ -91,8 +93,7 @@ export class Chart {
       legend: { show: true, live: !categorical },
       cursor: { drag: { x: !categorical, y: false } },
       scales: {
-        // One point in time would stretch the axis over years: show a minute either side instead.
-        x: categorical ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } : { time: true, range: (_u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) },
+        x: categorical ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } : { time: true },
         y: this.options.percent ? { range: [0, 1] } : { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
         y2: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
       },
