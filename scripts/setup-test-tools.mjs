@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs before `npm test` (npm's pretest hook): builds dist/ (the CLI the end-to-end tests spawn),
-// installs the Python tools the tests compare against (pyarrow, math-verify) and fetches the
-// Apache Kafka jars from Maven Central, each only when missing, so a fresh clone needs no other step.
+// Runs before `npm test` (npm's pretest hook): builds dist/ (the CLI the end-to-end tests spawn, and
+// the dashboard page), installs the Python tools the tests compare against (pyarrow, math-verify),
+// fetches the Apache Kafka jars from Maven Central and installs Debian's chromium (the dashboard
+// test drives it headless), each only when missing, so a fresh clone needs no other step.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
-console.log('[setup] building dist/ (tsc)');
+console.log('[setup] building dist/ (tsc, dashboard bundle)');
 run('npx', ['tsc', '-p', 'tsconfig.json']);
+run(process.execPath, [join(root, 'scripts', 'build-dashboard.mjs')]);
 
 const python = process.env.PYTHON ?? 'python3';
 const probe = spawnSync(python, ['-c', 'import pyarrow, math_verify'], { cwd: root });
@@ -25,5 +27,13 @@ const haveKafka = existsSync(libs) && readdirSync(libs).some((f) => /kafka_2\.13
 if (!haveKafka) {
   console.log('[setup] fetching Apache Kafka jars from Maven Central into .kafka/libs');
   run('mvn', ['-B', '-q', '-f', 'deploy/kafka/pom.xml', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`, '-Dmdep.prependGroupId=true']);
+}
+// The dashboard test runs playwright-core against this browser; playwright never downloads one.
+const CHROMIUM = '/usr/bin/chromium';
+if (!existsSync(CHROMIUM)) {
+  console.log('[setup] installing Debian chromium (apt-get) for the dashboard test');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-q', 'chromium'], { stdio: 'inherit', env });
 }
 console.log('[setup] test tools ready');

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { AppError } from '../../operators/common/errors.js';
+import { createDashboardCommand } from './commands/dashboard.js';
 import { createDatasetCommand } from './commands/dataset.js';
 import { createEvalCommand } from './commands/eval.js';
 import { createKafkaCommand } from './commands/kafka.js';
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   program.addCommand(createEvalCommand());
   program.addCommand(createVerifyCommand());
   program.addCommand(createKafkaCommand());
+  program.addCommand(createDashboardCommand());
   return program;
 }
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { AppError } from '../../operators/common/errors.js';
-import type { Logger } from '../../operators/common/metrics.js';
+import type { Logger, Metrics } from '../../operators/common/metrics.js';
 import type { Policy } from '../../operators/mcts/policy.js';
 import { createInFlightLimiter } from '../policies/openai/inFlightLimiter.js';
 import { completeWithPolicy } from './completionEngine.js';
@@ -41,6 +41,8 @@ export interface PolicyServerDeps {
   readonly clock: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly logger?: Logger;
+  /** Per answered request: `policy_server.request_ms` (arrival to answer) and `policy_server.request_tokens{kind}`. */
+  readonly metrics?: Metrics;
 }
 
 /** `GET /stats`. */
@@ -81,6 +83,8 @@ const CompletionBody = z.object({
 });
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+const PROMPT_TOKENS = { kind: 'prompt' } as const;
+const COMPLETION_TOKENS = { kind: 'completion' } as const;
 
 /**
  * An OpenAI-compatible server (`/v1/models`, `/v1/completions`, `GET /stats`) on node:http, backed
@@ -179,6 +183,9 @@ export async function startPolicyServer(config: PolicyServerConfig, deps: Policy
       }
       served += 1;
       choices += result.choices.length;
+      deps.metrics?.observe('policy_server.request_ms', deps.clock() - arrived);
+      deps.metrics?.observe('policy_server.request_tokens', result.usage.prompt_tokens, PROMPT_TOKENS);
+      deps.metrics?.observe('policy_server.request_tokens', result.usage.completion_tokens, COMPLETION_TOKENS);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
       res.end(payload);
     });

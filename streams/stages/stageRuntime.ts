@@ -55,6 +55,9 @@ export interface StageStats {
 /** A running stage. `done` rejects on a fatal error (programmer error, broker gone): exit non-zero. */
 export interface RunningStage {
   readonly name: string;
+  /** The group and topics it consumes, so an exporter can report its consumer lag. */
+  readonly groupId: string;
+  readonly topics: readonly string[] | RegExp;
   readonly done: Promise<void>;
   stats(): StageStats;
   /** Graceful stop: stop fetching, finish in-flight work, flush, commit, leave the group. */
@@ -125,6 +128,7 @@ export async function startStage<In>(spec: StageSpec<In>, deps: StageDeps): Prom
     };
     deps.logger.warn(`${spec.name}: record ${record.topic}[${record.partition}]@${record.offset} sent to DLQ`, { kind: error.kind, reason: error.message });
     deps.metrics.increment(`${spec.name}.dead_lettered`);
+    deps.metrics.increment('stage.dead_letters', 1, { stage: spec.name, topic: record.topic, kind: error.kind });
     deadLettered += 1;
     await deps.producer.send(dlqTopicOf(record.topic), [{ key: record.key, value: DeadLetterCodec.encode(letter) }]);
   };
@@ -153,7 +157,9 @@ export async function startStage<In>(spec: StageSpec<In>, deps: StageDeps): Prom
     }
     try {
       for (const output of outcome.outputs) {
-        if (output.records.length > 0) await deps.producer.send(output.topic, output.records);
+        if (output.records.length === 0) continue;
+        await deps.producer.send(output.topic, output.records);
+        deps.metrics.increment('stage.records_out', output.records.length, { stage: spec.name, topic: output.topic });
       }
     } catch (error) {
       // An output the topic refuses for its size would refuse again on every redelivery: the
@@ -200,6 +206,7 @@ export async function startStage<In>(spec: StageSpec<In>, deps: StageDeps): Prom
     // Track on arrival (not when mergeMap starts the record) so commits never pass a buffered record.
     received += 1;
     outstanding += 1;
+    deps.metrics.increment('stage.records_in', 1, { stage: spec.name, topic: record.topic });
     owned.add(`${record.topic}:${record.partition}`);
     tracker.track(record);
     if (!paused && outstanding >= highWaterMark) {
@@ -245,6 +252,8 @@ export async function startStage<In>(spec: StageSpec<In>, deps: StageDeps): Prom
 
   return {
     name: spec.name,
+    groupId: spec.groupId,
+    topics: spec.topics,
     done,
     stats: () => ({ received, completed, deadLettered, inFlight: outstanding, paused }),
     stop,

@@ -173,6 +173,7 @@ export function createOnlineTrainer(config: OnlineTrainerConfig, deps: OnlineTra
     published.push(record);
     exportMs += clock() - started;
     metrics.increment('trainer.versions');
+    metrics.gauge?.('trainer.policy_version', version);
     deps.logger.info(`trainer: published ${config.policyName} v${version} at step ${steps}`, { sha256, loss: lastStats?.loss });
   };
 
@@ -188,6 +189,7 @@ export function createOnlineTrainer(config: OnlineTrainerConfig, deps: OnlineTra
     steps++;
     rowsTrained += batch.size;
     metrics.increment('trainer.steps');
+    for (const component of ['loss', 'az', 'value', 'pg'] as const) metrics.gauge?.('trainer.loss', lastStats[component], { component });
     metrics.increment('trainer.rows', batch.size);
     if (steps - stepsAtExport >= config.exportEverySteps) await publish();
   };

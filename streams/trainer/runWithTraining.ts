@@ -34,6 +34,7 @@ import { createOnlineTrainer, type OnlineTrainerStats } from './onlineTrainer.js
 import { createStalenessGate, gateStage } from './stalenessGate.js';
 import { TfjsTrainer } from './tfjsTrainer.js';
 import type { TrainConfig } from './trainConfig.js';
+import type { PipelineExporter } from '../metrics/metricsEndpoint.js';
 
 /** Policy family the built-in trainer publishes. */
 export const COUNTDOWN_POLICY_NAME = 'countdown-mlp';
@@ -47,6 +48,8 @@ export interface TrainingRunDeps {
   readonly onProgress?: (p: TrainingProgress) => void;
   /** The command line, recorded in the manifest. */
   readonly command?: string;
+  /** Prometheus exporter (`--metrics-port`): receives every count and watches the stages. */
+  readonly exporter?: PipelineExporter;
 }
 
 export interface TrainingProgress {
@@ -89,7 +92,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const logger = deps.logger ?? { info: () => undefined, warn: () => undefined, error: () => undefined };
   const started = clock();
-  const metrics = new InMemoryMetrics();
+  const metrics = new InMemoryMetrics(deps.exporter?.metrics);
   const search = parseSearchConfig({ ...config.search, seed: config.search.seed ?? config.seed });
   const linearize = parseLinearizeConfig({ ...config.linearize, seed: config.linearize.seed ?? config.seed });
   const domain = domainOf(config.domain);
@@ -169,6 +172,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
   if (train.rlBatchGroups > 0) {
     stages.push(await startStage(await rlBatchStageSpec({ groupsPerStep: train.rlBatchGroups, lingerMs: 1_000, dir: config.out }, createRlBatchSink({ dir: config.out })), stageDeps));
   }
+  deps.exporter?.watch({ stages: () => [...stages, ...topology.stages], transport, files: () => topology.files() });
   let fatal: unknown;
   const loop = trainer.run().catch((error: unknown) => {
     fatal ??= error;
@@ -208,6 +212,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
     for (const stage of stages.slice(0, 2)) await stage.stop({ abandonAfterMs: 5_000 });
     await topology.stop();
     for (const stage of stages.slice(2)) await stage.stop({ abandonAfterMs: 5_000 });
+    await deps.exporter?.refresh();
     await trainer.stop({ publishFinal: fatal === undefined });
     await loop;
     await tfjs.close();

@@ -31,6 +31,10 @@ import { formatTrainingSummary, runTraining } from '../../trainer/runWithTrainin
 import { parseTrainConfig, type TrainConfig } from '../../trainer/trainConfig.js';
 import { formatSummary, summarize, type RunSummary } from '../summary.js';
 import { ASTRO_STREAM_VERSION, stderrLogger } from '../util.js';
+import { countDomainVerdicts } from '../../metrics/countVerdicts.js';
+import type { PipelineExporter } from '../../metrics/metricsEndpoint.js';
+import { addMetricsOptions, metricsEndpointFromFlags, type MetricsFlags } from '../../metrics/metricsFlags.js';
+import { timedPolicy } from '../../metrics/timedPolicy.js';
 
 interface RunFlags {
   readonly train?: boolean;
@@ -108,6 +112,8 @@ export interface RunDeps {
   readonly command?: string;
   /** OpenAI API key for `--policy openai` (the CLI passes `OPENAI_API_KEY`). */
   readonly apiKey?: string;
+  /** Prometheus exporter (`--metrics-port`): receives every count and watches the stages. */
+  readonly exporter?: PipelineExporter;
 }
 
 /** Field mapping for a problem file: `--preset`, else the preset whose name starts the file name (math500.jsonl → math500). */
@@ -184,14 +190,14 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   const clock = deps.clock ?? Date.now;
   const logger = deps.logger ?? stderrLogger('run');
   const started = clock();
-  const metrics = new InMemoryMetrics();
+  const metrics = new InMemoryMetrics(deps.exporter?.metrics);
   const topologyConfig = topologyConfigOf(config);
   const { search, linearize } = topologyConfig;
   const { problems, rejected } = await loadProblems(config, logger);
   const domain = domainOf(problems[0]?.domain ?? config.domain);
 
   const transport = deps.transport ?? (config.brokers ? createKafkaTransport({ brokers: config.brokers, clientId: 'astro-stream-run' }) : createMemoryTransport({ clock }));
-  const policy = await createPolicy(config.policy, { domainOf, clock, metrics, logger, ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }) });
+  const policy = timedPolicy(await createPolicy(config.policy, { domainOf, clock, metrics, logger, ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }) }), metrics);
   const extras = linearizeExtrasFor(config, policy, linearize.seed);
   const encoder = ParquetEncoder.create({ workers: 1 }, { metrics });
   await mkdir(config.out, { recursive: true });
@@ -200,8 +206,9 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   const producer = recordingDeadLetters(await transport.producer(), deadLetters);
   const topology = await startTopology(
     topologyConfig,
-    { transport, producer, policy: () => policy, domainOf, encoder, metrics, logger, clock, ...(extras === undefined ? {} : { linearizeExtras: extras }) },
+    { transport, producer, policy: () => policy, domainOf: countDomainVerdicts(domainOf, metrics), encoder, metrics, logger, clock, ...(extras === undefined ? {} : { linearizeExtras: extras }) },
   );
+  deps.exporter?.watch({ stages: () => topology.stages, transport, files: () => topology.files() });
   const progress =
     deps.progress === null
       ? undefined
@@ -229,6 +236,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
     });
     await waitForDrain(transport, PIPELINE_EDGES, { abort: () => fatal });
     await topology.stop();
+    await deps.exporter?.refresh();
   } finally {
     progress?.stop();
     await producer.close();
@@ -262,7 +270,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
 }
 
 /** `run --train`: the closed loop (search, verify, linearize, sinks, rollouts, trainer) for --minutes. */
-async function runTrainingCommand(config: RunConfig, flags: RunFlags): Promise<void> {
+async function runTrainingCommand(config: RunConfig, flags: RunFlags, exporter: PipelineExporter | undefined): Promise<void> {
   let train: TrainConfig;
   try {
     train = parseTrainConfig({ ...(config.train ?? {}), ...(flags.minutes === undefined ? {} : { minutes: flags.minutes }), ...(flags.rlGroups === undefined ? {} : { rlBatchGroups: flags.rlGroups }) });
@@ -276,6 +284,7 @@ async function runTrainingCommand(config: RunConfig, flags: RunFlags): Promise<v
       logger,
       command: ['astro-stream', ...process.argv.slice(2)].join(' '),
       ...(transport === undefined ? {} : { transport }),
+      ...(exporter === undefined ? {} : { exporter }),
       onProgress: (p) =>
         process.stderr.write(`[train] ${(p.elapsedMs / 60_000).toFixed(1)} min: ${p.problemsFed} problems, ${p.trees} trees, ${p.rolloutGroups} rollout groups, ${p.steps} steps, policy v${p.version}\n`),
     });
@@ -286,7 +295,7 @@ async function runTrainingCommand(config: RunConfig, flags: RunFlags): Promise<v
 }
 
 export function createRunCommand(): Command {
-  return new Command('run')
+  return addMetricsOptions(new Command('run'))
     .description('Run the whole topology in one process (in-process transport unless --brokers) and write a dataset')
     .option('--problems <n>', 'problems to generate (default 12)', intFlag('--problems'))
     .option('--seed <s>', 'seed of the generator, search and linearizer (default 7)', intFlag('--seed'))
@@ -320,15 +329,16 @@ export function createRunCommand(): Command {
     .option('--minutes <m>', 'with --train: how long to run (default 10)', numberFlag('--minutes'))
     .option('--rl-groups <n>', 'with --train: also write verl and TRL Parquet batches of N rollout groups under OUT/rl/ (default 0 = off)', intFlag('--rl-groups'))
     .option('--json', 'print the summary as JSON')
-    .action(async (flags: RunFlags) => {
+    .action(async (flags: RunFlags & MetricsFlags) => {
       const fileLayer = flags.config ? readConfigFile(flags.config) : {};
       const config = parseRunConfig(mergeConfig(fileLayer, flagsToLayer(flags)));
+      await using exporter = await metricsEndpointFromFlags(flags, flags.train ? 'run --train' : 'run', stderrLogger(flags.train ? 'train' : 'run'));
       if (flags.train) {
-        await runTrainingCommand(config, flags);
+        await runTrainingCommand(config, flags, exporter);
         return;
       }
       const apiKey = process.env.OPENAI_API_KEY;
-      const summary = await runPipeline(config, { command: ['astro-stream', ...process.argv.slice(2)].join(' '), ...(apiKey ? { apiKey } : {}) });
+      const summary = await runPipeline(config, { command: ['astro-stream', ...process.argv.slice(2)].join(' '), ...(apiKey ? { apiKey } : {}), ...(exporter ? { exporter } : {}) });
       process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
     });
 }

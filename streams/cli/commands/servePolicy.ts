@@ -3,6 +3,14 @@ import { createOnnxCountdownPolicy } from '../../policies/onnxPolicy.js';
 import { startPolicyServer } from '../../server/policyServer.js';
 import { intFlag } from '../runConfig.js';
 import { stderrLogger } from '../util.js';
+import { addMetricsOptions, metricsEndpointFromFlags, type MetricsFlags } from '../../metrics/metricsFlags.js';
+import type { PolicyServerStats } from '../../server/policyServer.js';
+
+/** The server's counters and levels as flat numbers (`injected.errors` → `injected_errors`). */
+const flatStats = (stats: PolicyServerStats): Record<string, number> => {
+  const { injected, ...rest } = stats;
+  return { ...rest, injected_errors: injected.errors, injected_slow: injected.slow, injected_truncated: injected.truncated };
+};
 
 interface ServePolicyFlags {
   readonly port: number;
@@ -23,7 +31,7 @@ interface ServePolicyFlags {
  * `{"baseUrl": ..., "port": ...}` on stdout once listening; stops cleanly on SIGINT/SIGTERM.
  */
 export function createServePolicyCommand(): Command {
-  return new Command('serve-policy')
+  return addMetricsOptions(new Command('serve-policy'))
     .description('Serve the built-in Countdown policy over the OpenAI-compatible protocol (/v1/models, /v1/completions, GET /stats)')
     .option('--port <p>', 'port to listen on; 0 picks a free one', intFlag('--port'), 8000)
     .option('--host <h>', 'interface to bind', '127.0.0.1')
@@ -35,8 +43,9 @@ export function createServePolicyCommand(): Command {
     .option('--slow-every <n>', 'failure mode: every Nth request is slowed by --slow-ms (0 = never)', intFlag('--slow-every'), 0)
     .option('--slow-ms <ms>', 'extra delay of slowed requests', intFlag('--slow-ms'), 5000)
     .option('--truncate-every <n>', 'failure mode: every Nth request sends half its body and drops the connection (0 = never)', intFlag('--truncate-every'), 0)
-    .action(async (flags: ServePolicyFlags) => {
+    .action(async (flags: ServePolicyFlags & MetricsFlags) => {
       const logger = stderrLogger('serve-policy');
+      await using exporter = await metricsEndpointFromFlags(flags, 'serve-policy', logger);
       const policy = await createOnnxCountdownPolicy(flags.model === undefined ? {} : { modelPath: flags.model });
       const server = await startPolicyServer(
         {
@@ -47,8 +56,9 @@ export function createServePolicyCommand(): Command {
           maxConcurrency: flags.maxConcurrency,
           failures: { errorEvery: flags.errorEvery, slowEvery: flags.slowEvery, slowMs: flags.slowMs, truncateEvery: flags.truncateEvery },
         },
-        { policy, clock: Date.now, logger },
+        { policy, clock: Date.now, logger, ...(exporter === undefined ? {} : { metrics: exporter.metrics }) },
       );
+      exporter?.watchStats('serve-policy', () => flatStats(server.stats()));
       // Handlers go in before the ready line: whoever reads it may signal at once.
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

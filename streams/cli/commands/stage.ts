@@ -15,6 +15,10 @@ import { createKafkaTransport } from '../../transport/kafka/kafkaTransport.js';
 import { intFlag, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile } from '../runConfig.js';
 import { topologyConfigOf } from '../topologyConfig.js';
 import { ASTRO_STREAM_VERSION, stderrLogger } from '../util.js';
+import { countDomainVerdicts } from '../../metrics/countVerdicts.js';
+import type { PipelineExporter } from '../../metrics/metricsEndpoint.js';
+import { addMetricsOptions, metricsEndpointFromFlags, type MetricsFlags } from '../../metrics/metricsFlags.js';
+import { timedPolicy } from '../../metrics/timedPolicy.js';
 
 interface StageFlags {
   readonly brokers: string;
@@ -41,7 +45,7 @@ interface StageFlags {
  * and leaves the group.
  */
 export function createStageCommand(): Command {
-  return new Command('stage')
+  return addMetricsOptions(new Command('stage'))
     .description('Run one stage of the topology as a Kafka consumer-group member (until SIGTERM/SIGINT)')
     .argument('<name>', `stage: ${STAGE_NAMES.join(' | ')}`)
     .requiredOption('--brokers <list>', 'Kafka bootstrap brokers, host:port,...')
@@ -59,7 +63,7 @@ export function createStageCommand(): Command {
     .option('--model <id>', 'search: openai model id, or onnx model file')
     .option('--status-every <s>', 'log each stage\'s counts (received, done, in flight, paused, dead-lettered) every s seconds; 0 = never (default 30)', intFlag('--status-every'))
     .option('--config <file>', 'JSON config file, as for run (its "policy" block configures the search policy)')
-    .action(async (name: string, flags: StageFlags) => {
+    .action(async (name: string, flags: StageFlags & MetricsFlags) => {
       if (!(STAGE_NAMES as readonly string[]).includes(name)) throw new AppError('config', `unknown stage ${JSON.stringify(name)}; stages: ${STAGE_NAMES.join(', ')}`);
       if (name === 'sink' && flags.out === undefined) throw new AppError('config', 'stage sink needs --out DIR');
       const fileLayer = flags.config ? readConfigFile(flags.config) : {};
@@ -76,14 +80,18 @@ export function createStageCommand(): Command {
         }),
       );
       if (flags.statusEvery !== undefined && flags.statusEvery < 0) throw new AppError('config', '--status-every must be >= 0');
-      await runStageProcess(name as StageName, config, flags.group, (flags.statusEvery ?? 30) * 1000);
+      {
+        // Its own block: the endpoint (and its --metrics-linger) is done before the exit timer below.
+        await using exporter = await metricsEndpointFromFlags(flags, `stage ${name}`, stderrLogger(`stage ${name}`));
+        await runStageProcess(name as StageName, config, flags.group, (flags.statusEvery ?? 30) * 1000, exporter);
+      }
       // Everything is flushed and committed; a library handle still open (a client timer) must not
       // keep the process alive after a clean stop. Unref'd, so it only fires if something lingers.
       setTimeout(() => process.exit(0), 2000).unref();
     });
 }
 
-async function runStageProcess(name: StageName, config: ReturnType<typeof parseRunConfig>, group: string | undefined, statusEveryMs: number): Promise<void> {
+async function runStageProcess(name: StageName, config: ReturnType<typeof parseRunConfig>, group: string | undefined, statusEveryMs: number, exporter: PipelineExporter | undefined): Promise<void> {
   const logger = stderrLogger(`stage ${name}`);
   // Signals are handled from the first moment: a stop requested while still connecting waits for
   // the start to finish and then shuts down cleanly (exit 0) instead of dying mid-join.
@@ -96,12 +104,12 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
   process.once('SIGTERM', handler('SIGTERM'));
   process.once('SIGINT', handler('SIGINT'));
 
-  const metrics = new InMemoryMetrics();
+  const metrics = new InMemoryMetrics(exporter?.metrics);
   const transport = createKafkaTransport({ brokers: config.brokers ?? [], clientId: `astro-stream-${name}`, logger });
   await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
   const producer = await transport.producer();
   const apiKey = process.env.OPENAI_API_KEY;
-  const policy = name === 'search' ? await createPolicy(config.policy, { domainOf, clock: Date.now, metrics, logger, ...(apiKey ? { apiKey } : {}) }) : undefined;
+  const policy = name === 'search' ? timedPolicy(await createPolicy(config.policy, { domainOf, clock: Date.now, metrics, logger, ...(apiKey ? { apiKey } : {}) }), metrics) : undefined;
   const encoder = name === 'sink' ? ParquetEncoder.create({ workers: 1 }, { metrics }) : undefined;
   if (name === 'sink') await mkdir(config.out, { recursive: true });
   const topologyConfig = topologyConfigOf(config);
@@ -114,7 +122,7 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
         if (policy === undefined) throw new TypeError('only the search stage loads a policy');
         return policy;
       },
-      domainOf,
+      domainOf: countDomainVerdicts(domainOf, metrics),
       ...(encoder === undefined ? {} : { encoder }),
       metrics,
       logger,
@@ -123,6 +131,7 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
     },
     [name],
   );
+  exporter?.watch({ stages: () => topology.stages, transport, files: () => topology.files() });
   logger.info(`started; member of ${topology.stages.map((s) => s.name).join(', ')}`);
   // A long-running process says what it is doing, so a stalled or backed-up stage is visible.
   const status =

@@ -81,6 +81,12 @@ export interface OpenAiPolicy extends Policy {
 
 type MutableUsage = { promptTokens: number; completionTokens: number; calls: number };
 
+// Label objects of the request histograms, built once (requests are a hot path of LLM searches).
+const PROMPT_TOKENS = { kind: 'prompt' } as const;
+const COMPLETION_TOKENS = { kind: 'completion' } as const;
+const REQUEST_OK = { outcome: 'ok' } as const;
+const REQUEST_FAILED = { outcome: 'failed' } as const;
+
 /**
  * A Policy over any OpenAI-compatible `/v1/completions` server (vLLM, SGLang, llama.cpp, hosted).
  * One request per state: `n = k` step samples with `stop` at the step delimiter, or `n = M`
@@ -111,14 +117,18 @@ export function createOpenAiPolicy(config: OpenAiPolicyConfig, deps: OpenAiPolic
     perProblem.set(problemId, u);
     metrics.increment('policy.prompt_tokens', prompt);
     metrics.increment('policy.completion_tokens', completion);
+    metrics.observe('policy.request_tokens', prompt, PROMPT_TOKENS);
+    metrics.observe('policy.request_tokens', completion, COMPLETION_TOKENS);
   };
 
   const attemptOnce = (body: CompletionRequest): Promise<CompletionResponse> =>
     limiter.run(async () => {
       breaker.check();
       metrics.increment('policy.requests');
+      const started = performance.now();
       try {
         const response = await client.complete(body);
+        metrics.observe('policy.request_ms', performance.now() - started, REQUEST_OK);
         breaker.success();
         return response;
       } catch (error) {
@@ -126,6 +136,7 @@ export function createOpenAiPolicy(config: OpenAiPolicyConfig, deps: OpenAiPolic
         // Only backend trouble counts against the breaker; a 400 for one prompt says nothing about the server.
         if (e.retriable) breaker.failure();
         metrics.increment('policy.request_failures');
+        metrics.observe('policy.request_ms', performance.now() - started, REQUEST_FAILED);
         throw e;
       }
     });
