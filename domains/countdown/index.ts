@@ -4,7 +4,7 @@ import { extractLastBoxed } from './boxed.js';
 import { generateCountdownProblems } from './generator.js';
 import { createCountdownVerifier } from './verifier.js';
 
-export { ACTION_COUNT, ANSWER_OFFSET, FEATURE_COUNT, MAX_NUMBERS, OPS, applyAction, encodeState, initialState, isLegalAction, legalMask, replaySteps, stepToAction } from './actions.js';
+export { ACTION_COUNT, ANSWER_OFFSET, FEATURE_COUNT, MAX_NUMBERS, OPS, applyAction, canAnswer, encodeState, initialState, isLegalAction, legalMask, replaySteps, stepToAction } from './actions.js';
 export type { AppliedAction, CountdownState, Op } from './actions.js';
 export { evaluateExpression } from './expression.js';
 export type { Evaluation, Rational } from './expression.js';
@@ -26,6 +26,7 @@ export function countdownPrompt(problem: Problem): string {
     `Step 1: 75 - 25 = 50. Remaining: 50, 8, 3.`,
     `Every intermediate result must be a positive integer. When a remaining number equals ${target}, finish with a step that gives the whole expression over the original numbers (${numbers}) in \\boxed{}, like:`,
     `Step 3: 100 = (75-25)*2. The answer is \\boxed{(75-25)*2}.`,
+    `Box an expression only when it makes ${target}, or when a single number is left and nothing remains to combine: then box its whole expression as your attempt.`,
   ].join('\n\n');
 }
 
