@@ -2,6 +2,7 @@ import type { Domain, GenerateConfig } from '../domain.js';
 import type { Problem } from '../../schemas/problem.js';
 import { extractLastBoxed } from './boxed.js';
 import { generateCountdownProblems } from './generator.js';
+import { countdownTokenizer } from './tokenizer.js';
 import { createCountdownVerifier } from './verifier.js';
 
 export { ACTION_COUNT, ANSWER_OFFSET, FEATURE_COUNT, MAX_NUMBERS, OPS, applyAction, canAnswer, encodeState, initialState, isLegalAction, legalMask, replaySteps, stepToAction } from './actions.js';
@@ -12,6 +13,7 @@ export { extractLastBoxed } from './boxed.js';
 export { COUNTDOWN_POOL, generateCountdownProblems } from './generator.js';
 export type { CountdownGeneratorConfig } from './generator.js';
 export { createCountdownVerifier, judgeCountdown } from './verifier.js';
+export { countdownTokenizer, countdownTokens } from './tokenizer.js';
 
 const COMBINE_RE = /(\d+)\s*([-+*/x×X·∗÷−–—])\s*(\d+)\s*=\s*(\d+)/;
 const OP_ASCII: Readonly<Record<string, string>> = { '×': '*', '·': '*', '∗': '*', x: '*', X: '*', '÷': '/', '−': '-', '–': '-', '—': '-' };
@@ -56,4 +58,5 @@ export const countdownDomain: Domain = {
     generateCountdownProblems({ count: config.count, seed: config.seed, ...(config.difficulty === undefined ? {} : { numbers: config.difficulty }) }),
   prompt: countdownPrompt,
   describeStep: describeCountdownStep,
+  tokenizer: countdownTokenizer,
 };
