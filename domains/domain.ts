@@ -31,4 +31,9 @@ export interface Domain {
    * at `linearize.maxTraceTokens` when the policy offers no tokenizer of its own.
    */
   readonly tokenizer?: TokenCounter;
+  /**
+   * What counts as the same final answer in a majority vote (`eval --maj`), for domains where
+   * equal answers are written differently; default: the verifier's normalized answer.
+   */
+  voteKey?(answer: string): string;
 }

@@ -1,6 +1,7 @@
 import type { Domain, GenerateConfig } from '../domain.js';
 import type { Problem } from '../../schemas/problem.js';
 import { extractLastBoxed } from './boxed.js';
+import { evaluateExpression, formatRational } from './expression.js';
 import { generateCountdownProblems } from './generator.js';
 import { countdownTokenizer } from './tokenizer.js';
 import { createCountdownVerifier } from './verifier.js';
@@ -59,4 +60,9 @@ export const countdownDomain: Domain = {
   prompt: countdownPrompt,
   describeStep: describeCountdownStep,
   tokenizer: countdownTokenizer,
+  /** An expression's value: every expression that makes the target is the same claim. */
+  voteKey: (answer: string): string => {
+    const value = evaluateExpression(answer.trim(), { maxLength: 200, maxDepth: 32 });
+    return value.ok ? formatRational(value.value) : answer.replace(/\s+/g, '');
+  },
 };
