@@ -1,4 +1,5 @@
 import type { Problem } from '../schemas/problem.js';
+import type { TokenCounter } from '../operators/linearize/tokenCount.js';
 import type { Verifier } from '../operators/verify/verifier.js';
 
 /** Settings for generated problem sets. */
@@ -25,4 +26,14 @@ export interface Domain {
    * e.g. `computed 75 - 25 = 50`.
    */
   describeStep(step: string): string;
+  /**
+   * The domain's own tokenizer, when it has one (the built-in Countdown domain does): caps traces
+   * at `linearize.maxTraceTokens` when the policy offers no tokenizer of its own.
+   */
+  readonly tokenizer?: TokenCounter;
+  /**
+   * What counts as the same final answer in a majority vote (`eval --maj`), for domains where
+   * equal answers are written differently; default: the verifier's normalized answer.
+   */
+  voteKey?(answer: string): string;
 }

@@ -19,9 +19,17 @@ export const TreeNode = z.object({
   step: z.string(),
   /** P(a|s) used by PUCT. */
   prior: z.number().min(0).max(1),
-  /** N(s): visit count. */
+  /**
+   * N(s): visit count. With the paper's backup a new child starts at 0 and every iteration adds 1
+   * along its path; trees recorded with the legacy backup (no `settings.backup`) count each new
+   * child as a visit of every ancestor. Kept as recorded.
+   */
   visits: z.number().int().nonnegative(),
-  /** Σ_children Q(c)·N(c) + R(s), stored as a sum (Q = value_sum / visits). */
+  /**
+   * Q(s)·N(s), so Q = value_sum / visits for a visited node (an unvisited node's Q is its R). Q
+   * follows ASTRO-METHOD §2: (Σ_children Q(c)·N(c) + R(s)) / (Σ_children N(c) + 1); below the root
+   * that makes value_sum the sum R(s) + Σ_children value_sum.
+   */
   value_sum: z.number().min(0),
   /** R(s): the rollout estimate (mean verified rollout success) or the verifier reward for a terminal. */
   rollout_estimate: z.number().min(0).max(1),
@@ -47,6 +55,10 @@ export const SearchSettings = z.object({
   c_puct: z.number().nonnegative(),
   temperature: z.number().nonnegative(),
   top_p: z.number().gt(0).max(1),
+  /** `paper` (ASTRO-METHOD §2) or `legacy`; absent in trees recorded before the field, which used the legacy backup. */
+  backup: z.enum(['paper', 'legacy']).optional(),
+  /** What selection did with spent subtrees: `skip` or `revisit`; absent = `revisit` (trees recorded before the field). */
+  exhausted: z.enum(['skip', 'revisit']).optional(),
 });
 export type SearchSettings = z.infer<typeof SearchSettings>;
 
@@ -110,6 +122,8 @@ export const SearchSettingsArrow = new Struct([
   new Field('c_puct', new Float64(), false),
   new Field('temperature', new Float64(), false),
   new Field('top_p', new Float64(), false),
+  optionalField('backup', new Utf8()),
+  optionalField('exhausted', new Utf8()),
 ]);
 
 export const SearchStatsArrow = new Struct([

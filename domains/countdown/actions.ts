@@ -75,10 +75,21 @@ export function combineValue(a: number, op: number, b: number): number {
 }
 
 /**
+ * True when boxing slot `p` is a claimed solution: the slot holds the target, or it is the last
+ * number left (nothing remains to combine). So a wrong terminal is always a complete attempt, an
+ * expression over every given number that misses the target, never a give-up that boxes some
+ * leftover number. Nothing can be answered twice.
+ */
+export function canAnswer(state: CountdownState, p: number): boolean {
+  return state.answered === null && p >= 0 && p < state.numbers.length && (state.numbers.length === 1 || state.numbers[p] === state.target);
+}
+
+/**
  * Writes the legal-action mask (1 legal, 0 not) into `out[offset .. offset + ACTION_COUNT)` and
  * returns how many actions are legal. Combines need two occupied slots i≠j; `+`/`*` only for i<j
- * (one action per unordered pair); `-` only when a > b; `/` only when b > 1 divides a. Every
- * occupied slot may be answered (a wrong answer is a legal terminal). Nothing is legal once answered.
+ * (one action per unordered pair); `-` only when a > b; `/` only when b > 1 divides a. A slot may
+ * be answered when it is a claimed solution ({@link canAnswer}). Every unanswered state has a
+ * legal action: `a + b` while two numbers remain, the answer when one does. Nothing is legal once answered.
  */
 export function legalMask(state: CountdownState, out: Float32Array, offset = 0): number {
   out.fill(0, offset, offset + ACTION_COUNT);
@@ -99,8 +110,10 @@ export function legalMask(state: CountdownState, out: Float32Array, offset = 0):
         count++;
       }
     }
-    out[offset + ANSWER_OFFSET + i] = 1;
-    count++;
+    if (canAnswer(state, i)) {
+      out[offset + ANSWER_OFFSET + i] = 1;
+      count++;
+    }
   }
   return count;
 }
@@ -109,7 +122,7 @@ export function legalMask(state: CountdownState, out: Float32Array, offset = 0):
 export function isLegalAction(state: CountdownState, action: number): boolean {
   if (state.answered !== null || !Number.isInteger(action) || action < 0 || action >= ACTION_COUNT) return false;
   const n = state.numbers.length;
-  if (action >= ANSWER_OFFSET) return action - ANSWER_OFFSET < n;
+  if (action >= ANSWER_OFFSET) return canAnswer(state, action - ANSWER_OFFSET);
   const op = action % 4;
   const pair = (action - op) / 4;
   const i = Math.floor(pair / MAX_NUMBERS);
@@ -192,7 +205,9 @@ const REMAINING_RE = /^remaining(?: numbers)?(?: are)? ?:? ?((?:\d+(?: ?, ?| |, 
  * are found among the remaining numbers (with duplicate values, the slots whose removal gives the
  * `Remaining:` order), and the stated result and `Remaining:` list (as a multiset), when present,
  * must agree with the arithmetic. A step containing `\boxed{E}` is the answer action of the slot
- * whose expression is E, else whose value and literals match E's, else whose value matches.
+ * whose expression is E, else whose value and literals match E's, else whose value matches; it is
+ * an error when that slot may not be answered ({@link canAnswer}: a bare leftover number that is
+ * not the target). Steps of trees recorded before that rule can therefore stop replaying at such a box.
  */
 export function stepToAction(state: CountdownState, step: string): number | { readonly error: string } {
   if (state.answered !== null) return { error: 'the problem is already answered' };
@@ -247,6 +262,13 @@ export function stepToAction(state: CountdownState, step: string): number | { re
 }
 
 function answerAction(state: CountdownState, text: string): number | { readonly error: string } {
+  const action = matchAnswer(state, text);
+  if (typeof action !== 'number' || canAnswer(state, action - ANSWER_OFFSET)) return action;
+  const p = action - ANSWER_OFFSET;
+  return { error: `boxes ${state.exprs[p] ?? ''} = ${state.numbers[p] ?? ''}, which is neither the target ${state.target} nor the last number left` };
+}
+
+function matchAnswer(state: CountdownState, text: string): number | { readonly error: string } {
   const boxed = extractLastBoxed(text);
   if (boxed === null) return { error: 'unclosed \\boxed{' };
   const compact = boxed.replace(/\s+/g, '');

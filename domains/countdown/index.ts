@@ -1,10 +1,12 @@
 import type { Domain, GenerateConfig } from '../domain.js';
 import type { Problem } from '../../schemas/problem.js';
 import { extractLastBoxed } from './boxed.js';
+import { evaluateExpression, formatRational } from './expression.js';
 import { generateCountdownProblems } from './generator.js';
+import { countdownTokenizer } from './tokenizer.js';
 import { createCountdownVerifier } from './verifier.js';
 
-export { ACTION_COUNT, ANSWER_OFFSET, FEATURE_COUNT, MAX_NUMBERS, OPS, applyAction, encodeState, initialState, isLegalAction, legalMask, replaySteps, stepToAction } from './actions.js';
+export { ACTION_COUNT, ANSWER_OFFSET, FEATURE_COUNT, MAX_NUMBERS, OPS, applyAction, canAnswer, encodeState, initialState, isLegalAction, legalMask, replaySteps, stepToAction } from './actions.js';
 export type { AppliedAction, CountdownState, Op } from './actions.js';
 export { evaluateExpression } from './expression.js';
 export type { Evaluation, Rational } from './expression.js';
@@ -12,6 +14,7 @@ export { extractLastBoxed } from './boxed.js';
 export { COUNTDOWN_POOL, generateCountdownProblems } from './generator.js';
 export type { CountdownGeneratorConfig } from './generator.js';
 export { createCountdownVerifier, judgeCountdown } from './verifier.js';
+export { countdownTokenizer, countdownTokens } from './tokenizer.js';
 
 const COMBINE_RE = /(\d+)\s*([-+*/x×X·∗÷−–—])\s*(\d+)\s*=\s*(\d+)/;
 const OP_ASCII: Readonly<Record<string, string>> = { '×': '*', '·': '*', '∗': '*', x: '*', X: '*', '÷': '/', '−': '-', '–': '-', '—': '-' };
@@ -26,6 +29,7 @@ export function countdownPrompt(problem: Problem): string {
     `Step 1: 75 - 25 = 50. Remaining: 50, 8, 3.`,
     `Every intermediate result must be a positive integer. When a remaining number equals ${target}, finish with a step that gives the whole expression over the original numbers (${numbers}) in \\boxed{}, like:`,
     `Step 3: 100 = (75-25)*2. The answer is \\boxed{(75-25)*2}.`,
+    `Box an expression only when it makes ${target}, or when a single number is left and nothing remains to combine: then box its whole expression as your attempt.`,
   ].join('\n\n');
 }
 
@@ -55,4 +59,10 @@ export const countdownDomain: Domain = {
     generateCountdownProblems({ count: config.count, seed: config.seed, ...(config.difficulty === undefined ? {} : { numbers: config.difficulty }) }),
   prompt: countdownPrompt,
   describeStep: describeCountdownStep,
+  tokenizer: countdownTokenizer,
+  /** An expression's value: every expression that makes the target is the same claim. */
+  voteKey: (answer: string): string => {
+    const value = evaluateExpression(answer.trim(), { maxLength: 200, maxDepth: 32 });
+    return value.ok ? formatRational(value.value) : answer.replace(/\s+/g, '');
+  },
 };

@@ -3,7 +3,7 @@ import { AppError } from '../common/errors.js';
 import { configHash } from '../common/hash.js';
 
 /** Name@version of this linearizer, recorded in every trace. Bump it whenever output text changes. */
-export const linearizerId = 'astro-linearizer@1.0.0';
+export const linearizerId = 'astro-linearizer@1.1.0';
 
 /**
  * Linearizer settings (ASTRO-METHOD §3–4). Every **[default]** of the method is a field here.
@@ -14,6 +14,8 @@ export const linearizerId = 'astro-linearizer@1.0.0';
  * - `ablation`: also emit count-matched `direct_ablation` traces (no reflection text).
  * - `seed`: base seed for picking n* and the wrong terminals.
  * - `maxTraceChars`: drop traces whose completion is longer (characters), when set.
+ * - `maxTraceTokens`: drop traces whose prompt and completion together are longer, in tokens of
+ *   the policy's tokenizer (or an estimate, counted as such); default 8192, the paper's context.
  */
 export const LinearizeConfig = z.object({
   kMix: z.array(z.number().int().nonnegative()).min(1).default([0, 1, 1, 2]),
@@ -22,6 +24,7 @@ export const LinearizeConfig = z.object({
   ablation: z.boolean().default(false),
   seed: z.number().int().default(0),
   maxTraceChars: z.number().int().positive().optional(),
+  maxTraceTokens: z.number().int().positive().default(8192),
 });
 export type LinearizeConfig = z.infer<typeof LinearizeConfig>;
 
@@ -48,7 +51,7 @@ const configHashes = new Map<string, string>();
 export function linearizeConfigHash(config: LinearizeConfig): string {
   // Asked once per tree by the linearizer: hashing canonical JSON each time is a measurable share
   // of a replay, while joining the fields is not.
-  const key = `${config.kMix.join(',')}|${config.reflectionMinQ}|${config.reflectionEverySteps}|${config.ablation}|${config.seed}|${config.maxTraceChars}`;
+  const key = `${config.kMix.join(',')}|${config.reflectionMinQ}|${config.reflectionEverySteps}|${config.ablation}|${config.seed}|${config.maxTraceChars}|${config.maxTraceTokens}`;
   let hash = configHashes.get(key);
   if (hash !== undefined) return hash;
   hash = configHash({
@@ -59,6 +62,7 @@ export function linearizeConfigHash(config: LinearizeConfig): string {
     ablation: config.ablation,
     seed: config.seed,
     maxTraceChars: config.maxTraceChars ?? null,
+    maxTraceTokens: config.maxTraceTokens,
   });
   if (configHashes.size >= 1024) configHashes.clear();
   configHashes.set(key, hash);

@@ -1,4 +1,5 @@
 import type { TreeNode } from '../../schemas/searchTree.js';
+import { nodeQ } from '../mcts/selection.js';
 
 /** Read-only navigation over a tree's flat node array (node `i` has id `i`, root = 0). */
 export interface TreeIndex {
@@ -42,9 +43,6 @@ export function indexTree(nodes: readonly TreeNode[]): TreeIndex {
     }
     return path.reverse();
   };
-  const q = (id: number): number => {
-    const n = node(id);
-    return n.visits > 0 ? n.value_sum / n.visits : n.rollout_estimate;
-  };
+  const q = (id: number): number => nodeQ(node(id));
   return { nodes, children, node, pathTo, q };
 }

@@ -2,14 +2,23 @@ import type { Problem } from '../../schemas/problem.js';
 import type { SearchStats, SearchTree, TreeNode } from '../../schemas/searchTree.js';
 import { AppError } from '../common/errors.js';
 import { stableId } from '../common/hash.js';
-import { noopMetrics } from '../common/metrics.js';
+import { noopMetrics, type Metrics } from '../common/metrics.js';
 import { deriveSeed } from '../common/rng.js';
-import { verifierId } from '../verify/verifier.js';
+import { verifierId, type Verifier } from '../verify/verifier.js';
+import { backupLegacy, backupPaper, markSpent } from './backup.js';
 import { selectCandidates } from './candidates.js';
-import { isTerminalStep, type SearchState } from './policy.js';
-import type { SearchDeps } from './search.js';
+import { isTerminalStep, type Policy, type SearchState } from './policy.js';
 import { toSearchSettings, type SearchConfig } from './searchConfig.js';
-import { puctScore } from './selection.js';
+import { selectPath } from './selection.js';
+
+/** Capabilities the search needs; all injected (STYLE.md). */
+export interface SearchDeps {
+  readonly policy: Policy;
+  readonly verifier: Verifier;
+  /** Epoch ms; stamps `created_at` and measures `duration_ms`. */
+  readonly clock: () => number;
+  readonly metrics?: Metrics;
+}
 
 /** How many iterations of one tree may be in flight, and how hard in-flight paths are discouraged. */
 export interface ParallelSearchConfig extends SearchConfig {
@@ -27,9 +36,13 @@ type MutableStats = { -readonly [K in keyof SearchStats]: SearchStats[K] };
  * always has work. Selection descends by PUCT over visits that include a *virtual loss* (visits
  * with value 0) on every path whose expansion is still running, so concurrent iterations spread
  * over different leaves; a leaf being expanded is never selected twice, and a leaf that cannot be
- * expanded is revisited only when nothing is in flight. An expansion's children
- * become visible only once all of them are scored, and its backup is the same as the sequential
- * search's, so the tree invariants hold whatever the completion order.
+ * expanded is visited only when nothing is in flight. An expansion's children become visible
+ * only once all of them are scored, and its backup is the same as the sequential search's, so
+ * the tree invariants hold whatever the completion order.
+ *
+ * The backup is `config.backup` (backup.ts): the paper's by default. What selection does with a
+ * spent subtree is `config.exhausted`: skipped by default, so iterations go to expansions and
+ * first visits, and the search stops early (counted) when nothing is left to expand.
  *
  * With `parallelIterations = 1` the tree is identical to {@link searchTree}'s (same ids, same
  * seeds). With more, samples are still seeded by what is sampled, but the tree's shape depends on
@@ -41,12 +54,20 @@ export async function searchTreeParallel(problem: Problem, config: ParallelSearc
   const metrics = deps.metrics ?? noopMetrics;
   const parallel = Math.max(1, Math.floor(config.parallelIterations));
   const virtualLoss = config.virtualLoss ?? 1;
+  const paper = (config.backup ?? 'paper') === 'paper';
+  const skipSpent = (config.exhausted ?? 'skip') === 'skip';
   const started = deps.clock();
   const settings = toSearchSettings(config);
   const nodes: MutableNode[] = [];
   const children: number[][] = [];
   // Leaves whose expansion is in flight: never selected again until it lands.
   const pending = new Set<number>();
+  // Virtual visits (value 0) of in-flight iterations, by node id.
+  const virtual: number[] = [];
+  // Spent subtrees (backup.ts markSpent), by node id: selection skips them when skipSpent.
+  const spent: boolean[] = [];
+  // Leaves that ended an iteration already: a later one is a revisit (legacy children are born with a visit).
+  const ended = new Set<number>();
   policy.takeUsage?.(problem.id);
   const stats: MutableStats = { iterations: 0, step_samples: 0, rollouts: 0, policy_calls: 0, prompt_tokens: 0, completion_tokens: 0, duration_ms: 0 };
 
@@ -74,16 +95,21 @@ export async function searchTreeParallel(problem: Problem, config: ParallelSearc
     );
   };
 
+  // The paper's children start unvisited; the legacy backup counted each as one visit at birth.
+  // The root is visited once before any iteration (its estimate), so it ends with iterations + 1.
   const addNode = (parent: number, depth: number, step: string, prior: number): MutableNode => {
-    const node: MutableNode = { id: nodes.length, parent, depth, step, prior, visits: 1, value_sum: 0, rollout_estimate: 0, rollouts: 0, terminal: parent >= 0 && isTerminalStep(step), expanded: false, answer: null, correct: null };
+    const visits = parent < 0 || !paper ? 1 : 0;
+    const node: MutableNode = { id: nodes.length, parent, depth, step, prior, visits, value_sum: 0, rollout_estimate: 0, rollouts: 0, terminal: parent >= 0 && isTerminalStep(step), expanded: false, answer: null, correct: null };
     nodes.push(node);
     children.push([]);
+    virtual.push(0);
+    spent.push(false);
     return node;
   };
 
   const setEstimate = (node: MutableNode, r: number, n: number): void => {
     node.rollout_estimate = r;
-    node.value_sum = r;
+    node.value_sum = r * node.visits;
     node.rollouts = n;
   };
 
@@ -118,32 +144,20 @@ export async function searchTreeParallel(problem: Problem, config: ParallelSearc
     return born;
   };
 
-  /** PUCT descent that skips pending leaves; null when every reachable leaf is pending. */
-  const select = (id: number, path: number[]): number[] | null => {
-    const node = nodes[id];
-    if (node === undefined) throw new RangeError(`no node ${id}`);
-    const here = [...path, id];
-    if (!node.expanded) return pending.has(id) ? null : here;
-    const kids = children[id] ?? [];
-    if (kids.length === 0) return here;
-    // Highest score first, ties to the lowest id (as selectChild); blocked subtrees fall through to the next best.
-    const ranked = kids
-      .map((c) => ({ c, s: puctScore(nodes[c] as MutableNode, node.visits, config.cPuct) }))
-      .sort((a, b) => b.s - a.s || a.c - b.c);
-    for (const { c } of ranked) {
-      const found = select(c, here);
-      if (found !== null) return found;
-    }
-    return null;
+  /** One iteration's backup along its path; `born` = the children its expansion created. */
+  const backup = (path: readonly number[], born: readonly MutableNode[]): void => {
+    const leaf = nodes[path[path.length - 1] ?? 0] as MutableNode;
+    if (paper) backupPaper(nodes, children, path);
+    else if (born.length > 0) backupLegacy(nodes, path, born.length, born.reduce((a, c) => a + c.rollout_estimate, 0));
+    else backupLegacy(nodes, path, 1, leaf.rollout_estimate);
+    markSpent(nodes, children, path, config.maxDepth, spent);
   };
 
-  const backup = (path: readonly number[], visits: number, value: number): void => {
-    for (const id of path) {
-      const n = nodes[id];
-      if (n === undefined) continue;
-      n.visits += visits;
-      n.value_sum += value;
-    }
+  const select = (): number[] | null =>
+    selectPath(nodes, children, config.cPuct, { virtual, blocked: (id) => pending.has(id) || (skipSpent && spent[id] === true) });
+
+  const addVirtual = (path: readonly number[], by: number): void => {
+    for (const id of path) virtual[id] = (virtual[id] ?? 0) + by;
   };
 
   const root = addNode(-1, 0, '', 1);
@@ -153,36 +167,44 @@ export async function searchTreeParallel(problem: Problem, config: ParallelSearc
   const inFlight = new Set<Promise<void>>();
   let launched = 0;
   let failure: unknown;
-  while ((launched < config.iterations || inFlight.size > 0) && failure === undefined) {
+  let exhausted = false;
+  while ((launched < config.iterations || inFlight.size > 0) && failure === undefined && !exhausted) {
     while (launched < config.iterations && inFlight.size < parallel) {
-      const path = select(0, []);
-      if (path === null) break; // every leaf worth trying is being expanded: wait for one
+      const path = select();
+      if (path === null) {
+        // Nothing selectable: either every open leaf is being expanded (wait for one), or,
+        // with nothing in flight, every subtree is spent and the search is done.
+        if (inFlight.size === 0 && !skipSpent) throw new RangeError('parallel search stalled with nothing in flight');
+        exhausted = inFlight.size === 0;
+        break;
+      }
       const leaf = nodes[path[path.length - 1] ?? 0];
       if (leaf === undefined) throw new RangeError('selection left the tree');
       const expandable = !leaf.expanded && !leaf.terminal && leaf.depth < config.maxDepth;
-      // A revisit is instant: spent while expansions are pending, it would burn the budget on
-      // leaves chosen only because the best ones are busy. Wait for them instead.
+      // A visit of a leaf is instant: spent while expansions are pending, it would burn the budget
+      // on leaves chosen only because the best ones are busy. Wait for them instead.
       if (!expandable && inFlight.size > 0) break;
       launched += 1;
       stats.iterations += 1;
       if (!expandable) {
-        metrics.increment('mcts.revisits');
-        backup(path, 1, leaf.rollout_estimate);
+        // A terminal or dead end seen for the first time (its estimate enters the parent's mean), or a revisit.
+        metrics.increment(ended.has(leaf.id) ? 'mcts.revisits' : 'mcts.first_visits');
+        ended.add(leaf.id);
+        backup(path, []);
         continue;
       }
       pending.add(leaf.id);
-      backup(path, virtualLoss, 0);
+      ended.add(leaf.id);
+      addVirtual(path, virtualLoss);
       const job = expand(leaf)
         .then((born) => {
-          backup(path, -virtualLoss, 0);
-          if (born.length > 0) {
-            metrics.increment('mcts.expansions');
-            backup(path, born.length, born.reduce((a, c) => a + c.rollout_estimate, 0));
-          } else {
+          addVirtual(path, -virtualLoss);
+          if (born.length > 0) metrics.increment('mcts.expansions');
+          else {
             leaf.expanded = true;
             metrics.increment('mcts.expansions_empty');
-            backup(path, 1, leaf.rollout_estimate);
           }
+          backup(path, born);
         })
         .catch((error: unknown) => {
           failure ??= error;
@@ -194,8 +216,9 @@ export async function searchTreeParallel(problem: Problem, config: ParallelSearc
       inFlight.add(job);
     }
     if (inFlight.size > 0) await Promise.race(inFlight);
-    else if (launched < config.iterations) throw new RangeError('parallel search stalled with nothing in flight');
+    else if (launched < config.iterations && !exhausted) throw new RangeError('parallel search stalled with nothing in flight');
   }
+  if (exhausted) metrics.increment('mcts.exhausted_trees');
   // Let every request still running settle before reporting the first failure.
   await Promise.all(inFlight);
   if (failure !== undefined) throw failure;

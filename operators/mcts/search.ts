@@ -1,32 +1,28 @@
 import type { Problem } from '../../schemas/problem.js';
 import type { SearchTree } from '../../schemas/searchTree.js';
-import type { Metrics } from '../common/metrics.js';
-import type { Verifier } from '../verify/verifier.js';
-import { searchTreeParallel } from './parallelSearch.js';
-import type { Policy } from './policy.js';
+import { searchTreeParallel, type SearchDeps } from './parallelSearch.js';
 import type { SearchConfig } from './searchConfig.js';
 
-/** Capabilities the search needs; all injected (STYLE.md). */
-export interface SearchDeps {
-  readonly policy: Policy;
-  readonly verifier: Verifier;
-  /** Epoch ms; stamps `created_at` and measures `duration_ms`. */
-  readonly clock: () => number;
-  readonly metrics?: Metrics;
-}
+export type { SearchDeps } from './parallelSearch.js';
 
 /**
  * Runs MCTS on one problem exactly as ASTRO-METHOD §2 and returns the whole tree.
  *
  * - Node 0 is the root (empty step). Its R is the mean verified success of M rollouts from the
- *   problem itself, so Q(root) is defined from the start (`rollouts` = M on the root).
- * - Every node keeps sums: for a node with children `visits = 1 + Σ child visits` and
- *   `value_sum = R + Σ child value_sum`. Expanding a node adds each new child (visits 1,
- *   value_sum R) and adds those totals to every ancestor.
+ *   problem itself, so Q(root) is defined from the start (`rollouts` = M on the root); that
+ *   evaluation is the root's first visit.
+ * - Each iteration selects a path by PUCT, expands its last node (k candidate steps, each new
+ *   child scored: a terminal by the verifier, others by M rollouts) and backs up: every node on
+ *   the path gets exactly one visit and Q(s) = (Σ_children Q(c)·N(c) + R(s)) / (Σ_children N(c) + 1)
+ *   (backup.ts). New children start unvisited (N = 0, Q = R) and enter their parent's mean when
+ *   first visited. So the root ends with iterations + 1 visits, and below it every expanded node
+ *   has `visits = 1 + Σ child visits` and `value_sum = R + Σ child value_sum`.
  * - When selection ends at a node that cannot be expanded (a terminal, a non-terminal at the depth
- *   cap, or a node whose expansion kept no step), the iteration is spent revisiting it: that node
- *   and its ancestors get visits += 1 and value_sum += its R. Such nodes stay leaves, so for a
- *   leaf `value_sum = R · visits`, and the identities above still hold for every inner node.
+ *   cap, or a node whose expansion kept no step), the iteration visits it: its first visit brings
+ *   its estimate into the tree. A visited one has nothing more to give, and by default
+ *   (`exhausted: 'skip'`) selection no longer enters it, nor a subtree made only of such nodes;
+ *   when the whole tree is spent the search ends before its budget (`mcts.exhausted_trees`).
+ *   With `exhausted: 'revisit'` such nodes are revisited (`mcts.revisits`).
  * - Every sample is seeded by what is sampled (`deriveSeed(seed, problem id, node id, kind)`), and
  *   one problem's search is sequential, so the tree does not depend on concurrency across problems.
  */

@@ -24,9 +24,29 @@ export interface SearchConfig {
   readonly seed: number;
   /** Steps a rollout may take before it counts as truncated; default: the depth left below the cap. */
   readonly rolloutMaxSteps?: number;
+  /**
+   * How visits and values are backed up (see backup.ts). `paper` (default): ASTRO-METHOD §2, one
+   * visit per iteration along the selected path, new children unvisited. `legacy`: the backup
+   * before it (each new child counts as a visit of every ancestor), kept to compare and to
+   * describe trees recorded with it.
+   */
+  readonly backup?: BackupRule;
+  /**
+   * What selection does with a subtree that has nothing left to expand (visited terminals and
+   * dead ends, and nodes whose children are all such): `skip` (default) never descends into it,
+   * so every iteration expands a node or visits a new leaf, and the search ends early once the
+   * whole tree is spent; `revisit` descends into it like any other and spends the iteration
+   * visiting the leaf again, as the method's selection rule read literally does.
+   */
+  readonly exhausted?: ExhaustedRule;
 }
 
-/** The paper's defaults (k = 8, M = 16, 32 iterations, depth 50) and ours (c_puct 1, T 1, top-p 0.95). */
+/** Which backup produced a tree. */
+export type BackupRule = 'paper' | 'legacy';
+/** What selection does with spent subtrees. */
+export type ExhaustedRule = 'skip' | 'revisit';
+
+/** The paper's defaults (k = 8, M = 16, 32 iterations, depth 50, its backup) and ours (c_puct 1, T 1, top-p 0.95, spent subtrees skipped). */
 export const DEFAULT_SEARCH_CONFIG: SearchConfig = {
   k: 8,
   rollouts: 16,
@@ -36,6 +56,8 @@ export const DEFAULT_SEARCH_CONFIG: SearchConfig = {
   temperature: 1.0,
   topP: 0.95,
   seed: 0,
+  backup: 'paper',
+  exhausted: 'skip',
 };
 
 /**
@@ -53,6 +75,8 @@ export const SearchConfigSchema = z
     topP: z.number().gt(0).max(1).default(DEFAULT_SEARCH_CONFIG.topP),
     seed: z.number().int().default(DEFAULT_SEARCH_CONFIG.seed),
     rolloutMaxSteps: z.number().int().positive().optional(),
+    backup: z.enum(['paper', 'legacy']).default('paper'),
+    exhausted: z.enum(['skip', 'revisit']).default('skip'),
   })
   .strict();
 
@@ -63,7 +87,10 @@ export function parseSearchConfig(input: unknown): SearchConfig {
   return rolloutMaxSteps === undefined ? rest : { ...rest, rolloutMaxSteps };
 }
 
-/** The snake_case settings recorded in every tree (schemas/searchTree.ts). */
+/**
+ * The snake_case settings recorded in every tree (schemas/searchTree.ts). A config without
+ * `backup`/`exhausted` gets the defaults, so a tree always says which rules produced it.
+ */
 export function toSearchSettings(config: SearchConfig): SearchSettings {
   return {
     k: config.k,
@@ -73,5 +100,7 @@ export function toSearchSettings(config: SearchConfig): SearchSettings {
     c_puct: config.cPuct,
     temperature: config.temperature,
     top_p: config.topP,
+    backup: config.backup ?? 'paper',
+    exhausted: config.exhausted ?? 'skip',
   };
 }

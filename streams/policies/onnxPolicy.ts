@@ -157,7 +157,8 @@ async function advanceLockStep(walkers: Walker[], evaluate: (s: readonly Countdo
     active.forEach((w, k) => {
       const action = choose(w, ev, k);
       if (action < 0) {
-        // No legal action (cannot happen before an answer: answering is always legal). End, unanswered.
+        // No legal action (cannot happen before an answer: a combine is legal while two numbers
+        // remain, the answer when one does). End, unanswered.
         w.done = true;
         return;
       }

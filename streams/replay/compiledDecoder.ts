@@ -13,6 +13,7 @@ interface ZodDefLike {
   readonly catchall?: unknown;
   readonly element?: ZodLike;
   readonly innerType?: ZodLike;
+  readonly entries?: Readonly<Record<string, unknown>>;
 }
 interface CheckDef {
   readonly check: string;
@@ -73,6 +74,12 @@ class CheckCompiler {
       case 'boolean':
         if (checkDefs(def).length > 0) throw new Unsupported('boolean checks');
         return `return typeof x === 'boolean';`;
+      case 'enum': {
+        // String enums only (what the schemas use); values are JSON-quoted into the source.
+        const values = Object.values(def.entries ?? {});
+        if (values.length === 0 || !values.every((v) => typeof v === 'string') || checkDefs(def).length > 0) throw new Unsupported('enum');
+        return `return ${values.map((v) => `x === ${JSON.stringify(v)}`).join(' || ')};`;
+      }
       case 'nullable':
         if (def.innerType === undefined) throw new Unsupported('nullable without inner type');
         return `return x === null || ${this.compile(def.innerType)}(x);`;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Domain } from '../../domains/domain.js';
 import { labelTree } from '../../operators/verify/labelTree.js';
 import { verifierId, type Verifier } from '../../operators/verify/verifier.js';
+import { pearson } from '../../operators/common/stats.js';
 import { Problem } from '../../schemas/problem.js';
 import { verifyManifestFiles, type ManifestMismatch } from '../sinks/manifest.js';
 import { readTreeArchive, TREES_SUBDIR } from '../sinks/treeArchiveSink.js';
@@ -22,6 +23,10 @@ export interface DatasetInspection {
   readonly duplicate_ids: number;
   readonly by_variant: Readonly<Record<string, number>>;
   readonly backtrack_histogram: Readonly<Record<string, number>>;
+  /** Rows by backtracks, split by the configured verifier's verdict on the completion. */
+  readonly backtracks_by_correctness: Readonly<Record<string, { readonly correct: number; readonly incorrect: number }>>;
+  /** Pearson r between a row's backtracks and its correctness (1/0); null when either is constant. */
+  readonly backtracks_correct_pearson: number | null;
   readonly by_source: Readonly<Record<string, number>>;
   readonly by_policy_version: Readonly<Record<string, number>>;
   readonly by_verifier: Readonly<Record<string, number>>;
@@ -71,6 +76,8 @@ export async function inspectDataset(dir: string, deps: InspectDeps): Promise<Da
   const bySource: Record<string, number> = {};
   const byPolicy: Record<string, number> = {};
   const byVerifier: Record<string, number> = {};
+  const byCorrectness: Record<string, { correct: number; incorrect: number }> = {};
+  const pairs: [number, number][] = [];
   for await (const { trace } of readDatasetTraces(dir)) {
     rows += 1;
     if (ids.has(trace.trace_id)) duplicates += 1;
@@ -84,6 +91,10 @@ export async function inspectDataset(dir: string, deps: InspectDeps): Promise<Da
     verifiers.add(verifierId(verifier));
     const verdict = await verifier.verify(Problem.parse(JSON.parse(trace.problem_json)), trace.completion);
     if (verdict.correct !== trace.correct) traceDisagreements += 1;
+    const cell = (byCorrectness[String(trace.num_backtracks)] ??= { correct: 0, incorrect: 0 });
+    if (verdict.correct) cell.correct += 1;
+    else cell.incorrect += 1;
+    pairs.push([trace.num_backtracks, verdict.correct ? 1 : 0]);
   }
 
   let trees = 0;
@@ -116,6 +127,8 @@ export async function inspectDataset(dir: string, deps: InspectDeps): Promise<Da
     duplicate_ids: duplicates,
     by_variant: sorted(byVariant),
     backtrack_histogram: sorted(backtracks),
+    backtracks_by_correctness: Object.fromEntries(Object.entries(byCorrectness).sort(([a], [b]) => Number(a) - Number(b))),
+    backtracks_correct_pearson: pearson(pairs),
     by_source: sorted(bySource),
     by_policy_version: sorted(byPolicy),
     by_verifier: sorted(byVerifier),

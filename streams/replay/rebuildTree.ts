@@ -62,7 +62,8 @@ export async function rebuildTree(recorded: SearchTree | VerifiedTree, deps: Reb
     reverified = prepared.reverified;
     labelsChanged = prepared.labelsChanged;
     labelled = prepared.tree;
-    traces = await linearizeTree(prepared.tree, deps.linearize, { domain, verifier: v, metrics });
+    // No policy in a replay: traces are capped with the domain's tokenizer, else an estimate (counted as such).
+    traces = await linearizeTree(prepared.tree, deps.linearize, { domain, verifier: v, metrics, ...(domain.tokenizer === undefined ? {} : { tokenizer: domain.tokenizer }) });
   } catch (error) {
     if (isProgrammerError(error)) throw error;
     const e = toAppError(error, 'linearize');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Domain } from '../../domains/domain.js';
 import { domainOf as builtinDomainOf } from '../../domains/registry.js';
 import { InMemoryMetrics, noopMetrics, type Logger, type Metrics } from '../../operators/common/metrics.js';
+import { createCompletionDeduper } from '../../operators/linearize/completionDeduper.js';
 import { linearizeConfigHash, linearizerId, type LinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
 import type { Verifier } from '../../operators/verify/verifier.js';
 import type { Trace } from '../../schemas/trace.js';
@@ -224,6 +225,9 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
   // file's rows on this thread overlaps encoding the previous one on the encoder's worker.
   const writing = new Set<Promise<void>>();
 
+  // Trees of one problem (searched twice, with two policies, ...) may give the same completion:
+  // the dataset keeps it once. Exact over the whole replay (~100 bytes per trace).
+  const deduper = createCompletionDeduper({ maxEntries: Number.POSITIVE_INFINITY });
   let trees = 0;
   let sequence = 0;
   let rows: Trace[] = [];
@@ -242,6 +246,10 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
     if (o.valid) valid += 1;
     for (const [name, by] of o.counters) linearizeMetrics.increment(name, by);
     for (const t of o.traces) {
+      if (!deduper.admit(t)) {
+        linearizeMetrics.increment('linearize.repeat_completion_dropped');
+        continue;
+      }
       bump(variants, t.variant);
       bump(backtracks, String(t.num_backtracks));
       rows.push(t);

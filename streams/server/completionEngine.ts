@@ -1,6 +1,7 @@
 import type { Policy } from '../../operators/mcts/policy.js';
 import { STEP_DELIMITER } from '../../operators/mcts/policy.js';
 import { AppError } from '../../operators/common/errors.js';
+import { countdownTokens } from '../../domains/countdown/tokenizer.js';
 import { parseCountdownPrompt } from './countdownPromptParser.js';
 
 /** The fields of a completions request the engine reads. */
@@ -28,14 +29,15 @@ export interface EngineResult {
   readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number; readonly total_tokens: number };
 }
 
-/** About four characters per token: what the emulated server reports as usage. */
-export const approxTokens = (text: string): number => Math.ceil(text.length / 4);
+/** Tokens of a text as this server counts them (usage, `max_tokens`, `/tokenize`): the Countdown domain's tokenizer. */
+export const serverTokens = (text: string): number => countdownTokens(text).length;
 
 /**
  * Answers a completions request with the built-in Countdown policy. A request whose `stop`
  * contains the step delimiter samples `n` next steps (each a whole step, with the network's prior
  * as the step's one log-probability); otherwise it plays `n` rollouts to an answer. `max_tokens`
- * cuts long rollouts (`finish_reason: length`). A prompt that is not a Countdown prompt is a 400.
+ * cuts long rollouts (`finish_reason: length`). Tokens are the Countdown domain's
+ * (domains/countdown/tokenizer.ts). A prompt that is not a Countdown prompt is a 400.
  */
 export async function completeWithPolicy(policy: Policy, body: EngineRequest, fallbackSeed: number): Promise<EngineResult> {
   const parsed = parseCountdownPrompt(body.prompt);
@@ -55,12 +57,13 @@ export async function completeWithPolicy(policy: Policy, body: EngineRequest, fa
   // A finished game (or an unreadable step) has nothing to add: the model "stops" at once.
   while (texts.length < body.n) texts.push({ text: '', finish: 'stop', logprob: null });
   const choices = texts.map((t, index): EngineChoice => {
-    const cut = approxTokens(t.text) > maxTokens;
-    const text = cut ? t.text.slice(0, Math.max(0, maxTokens * 4)) : t.text;
+    const tokens = countdownTokens(t.text);
+    const cut = tokens.length > maxTokens;
+    const text = cut ? tokens.slice(0, Math.max(0, maxTokens)).join('') : t.text;
     const wantLogprobs = body.logprobs !== undefined && body.logprobs !== null && t.logprob !== null;
     return { index, text, finish_reason: cut ? 'length' : t.finish, logprobs: wantLogprobs ? { tokens: [text], token_logprobs: [t.logprob ?? 0] } : null };
   });
-  const promptTokens = approxTokens(body.prompt);
-  const completionTokens = choices.reduce((s, c) => s + approxTokens(c.text), 0);
+  const promptTokens = serverTokens(body.prompt);
+  const completionTokens = choices.reduce((s, c) => s + serverTokens(c.text), 0);
   return { choices, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } };
 }

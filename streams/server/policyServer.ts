@@ -5,6 +5,7 @@ import { AppError } from '../../operators/common/errors.js';
 import type { Logger, Metrics } from '../../operators/common/metrics.js';
 import type { Policy } from '../../operators/mcts/policy.js';
 import { createInFlightLimiter } from '../policies/openai/inFlightLimiter.js';
+import { countdownTokens } from '../../domains/countdown/tokenizer.js';
 import { completeWithPolicy } from './completionEngine.js';
 
 /** Injected failures, for testing clients: every Nth completions request misbehaves (0 = never). */
@@ -82,12 +83,15 @@ const CompletionBody = z.object({
   logprobs: z.number().int().min(0).nullable().optional(),
 });
 
+// llama.cpp's /tokenize reads `content`, vLLM's reads `prompt`: either is accepted.
+const TokenizeBody = z.union([z.object({ content: z.string() }), z.object({ prompt: z.string() })]);
+
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const PROMPT_TOKENS = { kind: 'prompt' } as const;
 const COMPLETION_TOKENS = { kind: 'completion' } as const;
 
 /**
- * An OpenAI-compatible server (`/v1/models`, `/v1/completions`, `GET /stats`) on node:http, backed
+ * An OpenAI-compatible server (`/v1/models`, `/v1/completions`, `POST /tokenize`, `GET /stats`) on node:http, backed
  * by a {@link Policy}. Each completions request waits for one of `maxConcurrency` slots, then holds
  * it for `latencyMs` plus the real compute: the server's limit is `maxConcurrency / latencyMs`
  * requests per ms, like a model server with a fixed batch size. Failure modes misbehave on every
@@ -197,6 +201,14 @@ export async function startPolicyServer(config: PolicyServerConfig, deps: Policy
       send(res, 200, { object: 'list', data: [{ id: config.model, object: 'model', created: 0, owned_by: 'astro-stream' }] });
     } else if (req.method === 'POST' && path === '/v1/completions') {
       await completions(req, res);
+    } else if (req.method === 'POST' && path === '/tokenize') {
+      // As llama.cpp's and vLLM's: the tokens of a text with this server's tokenizer (the one its usage counts).
+      const parsed = TokenizeBody.safeParse(await readBody(req));
+      if (!parsed.success) sendError(res, 400, 'expected {"content": text} or {"prompt": text}', 'invalid_request_error');
+      else {
+        const tokens = countdownTokens('content' in parsed.data ? parsed.data.content : parsed.data.prompt);
+        send(res, 200, { tokens, count: tokens.length, tokenizer: 'countdown-pretokens@1' });
+      }
     } else if (req.method === 'GET' && path === '/stats') {
       send(res, 200, stats());
     } else if (req.method === 'GET' && path === '/health') {

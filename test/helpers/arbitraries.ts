@@ -65,7 +65,9 @@ export const arbSearchTree: fc.Arbitrary<SearchTree> = fc.record({
     c_puct: double({ min: 0, max: 4, noNaN: true }),
     temperature: double({ min: 0, max: 2, noNaN: true }),
     top_p: double({ min: 0.01, max: 1, noNaN: true }),
-  }),
+    backup: fc.constantFrom('paper' as const, 'legacy' as const),
+    exhausted: fc.constantFrom('skip' as const, 'revisit' as const),
+  }, { requiredKeys: ['k', 'rollouts', 'iterations', 'max_depth', 'c_puct', 'temperature', 'top_p'] }),
   nodes: fc.array(arbNode, { minLength: 1, maxLength: 8 }),
   stats: fc.record({
     iterations: nat,

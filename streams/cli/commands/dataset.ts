@@ -24,6 +24,7 @@ export function formatInspection(i: DatasetInspection): string {
     `rows             ${i.rows} in ${i.files} files (${i.duplicate_ids} duplicate ids)`,
     `variants         ${pairs(i.by_variant)}`,
     `backtracks       ${pairs(i.backtrack_histogram)}`,
+    `  vs correct     ${Object.entries(i.backtracks_by_correctness).map(([k, v]) => `${k}:${v.correct}/${v.correct + v.incorrect}`).join(' ') || '-'} (correct/rows by backtracks; Pearson r ${i.backtracks_correct_pearson === null ? 'n/a' : i.backtracks_correct_pearson.toFixed(3)})`,
     `sources          ${pairs(i.by_source)}`,
     `policy versions  ${pairs(i.by_policy_version)}`,
     `verifiers        ${pairs(i.by_verifier)} (checked with ${i.verifiers.join(', ') || '-'})`,
@@ -35,7 +36,7 @@ export function formatInspection(i: DatasetInspection): string {
 /** Human-readable compaction report. */
 export function formatCompactReport(r: CompactReport): string {
   return [
-    `traces           ${r.rows_in} → ${r.rows_out} (${r.duplicate_rows_dropped} duplicate ids dropped)`,
+    `traces           ${r.rows_in} → ${r.rows_out} (${r.duplicate_rows_dropped - r.repeated_completions_dropped} duplicate ids, ${r.repeated_completions_dropped} repeated completions of a problem dropped)`,
     `trees            ${r.trees_in} → ${r.trees_out} (${r.duplicate_trees_dropped} duplicate ids dropped)`,
     `files            ${r.files_in} → ${r.files_out}`,
     `dataset          ${r.out}/ (manifest.json)`,
@@ -59,20 +60,23 @@ export function createDatasetCommand(): Command {
     });
   dataset
     .command('compact')
-    .description('Merge shards into few files, drop duplicate ids, write a consistent manifest')
-    .argument('<dir>', 'dataset directory')
+    .description('Merge the shards of one or more datasets (e.g. several runs) into few files, drop duplicate ids (and, with --dedupe text, repeated completions of a problem), write a consistent manifest')
+    .argument('<dirs...>', 'dataset directories')
     .requiredOption('--out <dir>', 'new dataset directory (must be new or empty)')
     .option('--rows-per-file <n>', 'rows per output file (default 100000)', intFlag('--rows-per-file'))
+    .option('--dedupe <what>', 'id (rows with the same trace_id) or text (also rows repeating a completion of their problem) (default id)', 'id')
     .option('--json', 'print the report as JSON')
-    .action(async (dir: string, flags: { out: string; rowsPerFile?: number; json?: boolean }) => {
+    .action(async (dirs: string[], flags: { out: string; rowsPerFile?: number; dedupe: string; json?: boolean }) => {
       if ((await readdir(flags.out).catch(() => [])).length > 0) throw new AppError('config', `--out ${flags.out} is not empty`);
       if (flags.rowsPerFile !== undefined && flags.rowsPerFile < 1) throw new AppError('config', '--rows-per-file must be >= 1');
+      if (flags.dedupe !== 'id' && flags.dedupe !== 'text') throw new AppError('config', `--dedupe must be id or text, got ${JSON.stringify(flags.dedupe)}`);
+      const dedupe = flags.dedupe;
       const encoder = ParquetEncoder.create({ workers: 1 });
       try {
         const report = await compactDataset(
-          dir,
+          dirs,
           flags.out,
-          { rowsPerFile: flags.rowsPerFile ?? 100_000, command: ['astro-stream', ...process.argv.slice(2)].join(' ') },
+          { rowsPerFile: flags.rowsPerFile ?? 100_000, dedupe, command: ['astro-stream', ...process.argv.slice(2)].join(' ') },
           { encoder, clock: Date.now },
         );
         process.stdout.write(flags.json === true ? `${JSON.stringify(report)}\n` : formatCompactReport(report));

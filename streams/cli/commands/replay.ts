@@ -33,6 +33,7 @@ interface ReplayFlags {
   readonly ablation?: boolean;
   readonly linearizeSeed?: number;
   readonly maxTraceChars?: number;
+  readonly maxTraceTokens?: number;
   readonly config?: string;
   readonly treesPerFile?: number;
   readonly maxTreesInMemory?: number;
@@ -63,6 +64,7 @@ function flagLayer(flags: ReplayFlags): Record<string, unknown> {
     ablation: flags.ablation,
     seed: flags.linearizeSeed,
     maxTraceChars: flags.maxTraceChars,
+    maxTraceTokens: flags.maxTraceTokens,
   };
 }
 
@@ -114,6 +116,7 @@ export function createReplayCommand(): Command {
     .option('--no-ablation', 'no ablation arm, even if the input dataset had one')
     .option('--linearize-seed <n>', 'seed for picking terminals (default: the input dataset\'s)', intFlag('--linearize-seed'))
     .option('--max-trace-chars <n>', 'drop traces whose completion is longer', intFlag('--max-trace-chars'))
+    .option('--max-trace-tokens <n>', "drop traces whose prompt and completion are longer, in the domain tokenizer's tokens or estimated (default 8192)", intFlag('--max-trace-tokens'))
     .option('--config <file>', 'JSON linearizer config, a run config (its "linearize" block) or a dataset manifest.json (its configs.linearize); flags override it')
     .option('--trees-per-file <n>', 'trees per output Parquet file (default 1000)', intFlag('--trees-per-file'))
     .option('--max-trees-in-memory <n>', 'trees held while sorting by tree_id; more spill sorted runs to OUT/.replay-spill (default 20000)', intFlag('--max-trees-in-memory'))

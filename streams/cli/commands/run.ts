@@ -14,6 +14,7 @@ import { sourcesFromFiles, writeManifest, type DatasetManifest } from '../../sin
 import { ParquetEncoder } from '../../sinks/parquetEncoder.js';
 import type { Policy } from '../../../operators/mcts/policy.js';
 import { createPolicy } from '../../policies/factory.js';
+import { tokenizerFor } from '../../policies/policyTokenizer.js';
 import { createLlmJudge, createLlmRewriter, type OpenAiPolicy } from '../../policies/openai/index.js';
 import type { LinearizeExtras } from '../../stages/linearizeStage.js';
 import { isProblemPreset, PROBLEM_PRESETS, type ProblemFieldMapping } from '../../sources/problemMapping.js';
@@ -198,7 +199,8 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
 
   const transport = deps.transport ?? (config.brokers ? createKafkaTransport({ brokers: config.brokers, clientId: 'astro-stream-run' }) : createMemoryTransport({ clock }));
   const policy = timedPolicy(await createPolicy(config.policy, { domainOf, clock, metrics, logger, ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }) }), metrics);
-  const extras = linearizeExtrasFor(config, policy, linearize.seed);
+  const tokenizer = await tokenizerFor(config.policy, domain, deps.apiKey === undefined ? {} : { apiKey: deps.apiKey });
+  const extras: LinearizeExtras = { ...linearizeExtrasFor(config, policy, linearize.seed), tokenizer };
   const encoder = ParquetEncoder.create({ workers: 1 }, { metrics });
   await mkdir(config.out, { recursive: true });
   await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
@@ -206,7 +208,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   const producer = recordingDeadLetters(await transport.producer(), deadLetters);
   const topology = await startTopology(
     topologyConfig,
-    { transport, producer, policy: () => policy, domainOf: countDomainVerdicts(domainOf, metrics), encoder, metrics, logger, clock, ...(extras === undefined ? {} : { linearizeExtras: extras }) },
+    { transport, producer, policy: () => policy, domainOf: countDomainVerdicts(domainOf, metrics), encoder, metrics, logger, clock, linearizeExtras: extras },
   );
   deps.exporter?.watch({ stages: () => topology.stages, transport, files: () => topology.files() });
   const progress =
@@ -258,7 +260,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
     format: 'astro-dataset@1',
     created_at: clock(),
     command: deps.command ?? 'astro-stream run',
-    configs: { run: config, search, linearize, ...(synthetic ? { synthetic: { policy: policy.version, note: 'steps from reference solutions with injected mistakes, not from a model' } } : {}) },
+    configs: { run: config, search, linearize, tokenizer: { name: tokenizer.name, exact: tokenizer.exact }, ...(synthetic ? { synthetic: { policy: policy.version, note: 'steps from reference solutions with injected mistakes, not from a model' } } : {}) },
     config_hashes: { search: configHash(search), linearize: linearizeConfigHash(linearize), verifier: domain.verifier.configHash },
     versions: { astro_stream: ASTRO_STREAM_VERSION, policy: policy.version, verifier: verifierId(domain.verifier), linearizer: linearizerId },
     counts: { ...metrics.snapshot().counters, problems: problems.length, rejected_rows: rejected, dead_lettered: deadLetters.length, ...(synthetic ? { synthetic: 1 } : {}) },

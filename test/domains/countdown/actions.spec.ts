@@ -7,6 +7,7 @@ import {
   MAX_NUMBERS,
   OPS,
   applyAction,
+  canAnswer,
   encodeState,
   initialState,
   isLegalAction,
@@ -75,10 +76,10 @@ describe('legalMask', () => {
     expect(at(combine(3, 2, 3))).toBe(1); // 8 / 2
     expect(at(combine(0, 0, 0))).toBe(0); // i = j
     expect(at(combine(0, 4, 0))).toBe(0); // empty slot
-    for (let p = 0; p < 4; p++) expect(at(ANSWER_OFFSET + p)).toBe(1);
-    expect(at(ANSWER_OFFSET + 4)).toBe(0);
-    // 6 pairs × (+, *) = 12; '-' for 6 pairs (all distinct) = 6; '/': 75/25, 8/2 = 2; 4 answers.
-    expect(count).toBe(12 + 6 + 2 + 4);
+    // No slot is 100 and four numbers are left: boxing any of them would be a give-up, not an attempt.
+    for (let p = 0; p < 6; p++) expect(at(ANSWER_OFFSET + p)).toBe(0);
+    // 6 pairs × (+, *) = 12; '-' for 6 pairs (all distinct) = 6; '/': 75/25, 8/2 = 2; no answers.
+    expect(count).toBe(12 + 6 + 2);
     expect(legalActions(s)).toHaveLength(count);
   });
 
@@ -90,10 +91,37 @@ describe('legalMask', () => {
     expect(isLegalAction(s, combine(0, 2, 3))).toBe(true); // 7 / 7
   });
 
-  it('has nothing legal once answered', () => {
-    const s = applyAction(initialState(problem([3, 4], 7)), ANSWER_OFFSET).state;
-    expect(legalActions(s)).toEqual([]);
-    expect(legalMask(s, new Float32Array(ACTION_COUNT))).toBe(0);
+  it('answers only a claimed solution: a slot holding the target, or the last number left', () => {
+    const s = initialState(problem([75, 25, 2, 100], 100));
+    expect([0, 1, 2, 3].map((p) => isLegalAction(s, ANSWER_OFFSET + p))).toEqual([false, false, false, true]);
+    expect([0, 1, 2, 3].map((p) => canAnswer(s, p))).toEqual([false, false, false, true]);
+    // Combined down to one number that misses the target: boxing it is a complete (wrong) attempt.
+    const last = applyAction(applyAction(initialState(problem([3, 4, 5], 50)), combine(0, 1, 0)).state, combine(0, 1, 2)).state;
+    expect(last.numbers).toEqual([35]);
+    expect(legalActions(last)).toEqual([ANSWER_OFFSET]);
+    expect(applyAction(last, ANSWER_OFFSET).step).toBe('Step 3: 35 = (3+4)*5. The answer is \\boxed{(3+4)*5}.');
+  });
+
+  it('always has a legal move before the answer, and nothing once answered', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 200 }), fc.array(fc.nat(), { maxLength: 8 }), (numbers, target, picks) => {
+        let s = initialState(problem(numbers, target));
+        for (const pick of picks) {
+          const legal = legalActions(s);
+          if (s.answered !== null) {
+            expect(legal).toEqual([]);
+            return;
+          }
+          expect(legal.length).toBeGreaterThan(0);
+          s = applyAction(s, legal[pick % legal.length] ?? -1).state;
+        }
+      }),
+      { numRuns: 300, seed: 13 },
+    );
+    const s = applyAction(initialState(problem([3, 4], 7)), combine(0, 1, 0)).state;
+    const answered = applyAction(s, ANSWER_OFFSET).state;
+    expect(legalActions(answered)).toEqual([]);
+    expect(legalMask(answered, new Float32Array(ACTION_COUNT))).toBe(0);
   });
 });
 
@@ -220,13 +248,14 @@ describe('stepToAction / replaySteps', () => {
     if ('error' in mid) throw new Error(mid.error);
     expect(stepToAction(mid, 'Step 3: 100 = (75-25)*2. The answer is \\boxed{(75 - 25) * 2}.')).toBe(ANSWER_OFFSET);
     expect(stepToAction(mid, 'So \\boxed{2*(75-25)}')).toBe(ANSWER_OFFSET);
-    expect(stepToAction(mid, 'So \\boxed{8}')).toBe(ANSWER_OFFSET + 1);
+    expect(stepToAction(mid, 'So \\boxed{8}')).toEqual({ error: 'boxes 8 = 8, which is neither the target 100 nor the last number left' });
     expect(stepToAction(mid, 'So \\boxed{100}')).toBe(ANSWER_OFFSET); // by value: a wrong but legal terminal
     expect(stepToAction(mid, 'So \\boxed{99}')).toEqual({ error: expect.stringContaining('does not match') });
     expect(stepToAction(mid, 'So \\boxed{(75-25)*2')).toEqual({ error: 'unclosed \\boxed{' });
     const done = replaySteps(p, ['75 - 25 = 50', '50 * 2 = 100', 'The answer is \\boxed{(75-25)*2}.']);
     expect(done).toMatchObject({ answered: '(75-25)*2', step: 3 });
-    expect(replaySteps(p, ['\\boxed{75}', '8 / 2 = 4'])).toEqual({ error: expect.stringContaining('already answered') });
+    expect(replaySteps(p, ['\\boxed{75}', '8 / 2 = 4'])).toEqual({ error: expect.stringContaining('neither the target') });
+    expect(replaySteps(p, ['75 - 25 = 50', '50 * 2 = 100', 'The answer is \\boxed{(75-25)*2}.', '8 / 2 = 4'])).toEqual({ error: expect.stringContaining('already answered') });
   });
 
   it('rejects bad problems as errors, not throws', () => {
@@ -274,5 +303,34 @@ describe('step parsing cost', () => {
     expect(stepToAction(s0, inputs[4] ?? '')).toBe(combine(0, 1, 1));
     expect(stepToAction(s0, 'Step 1: 75 - 25 = 50. Remaining: 50, 2 and 8.')).toBe(combine(0, 1, 1));
     expect(stepToAction(s0, 'Step 1: 75 - 25 = 50. Remaining: 50, two, 8.')).toEqual({ error: expect.stringContaining('not of the form') });
+  });
+});
+
+describe('wrong terminals are complete attempts (issue 13)', () => {
+  it('any legal play ends by boxing the target or an expression over every given number, never a bare leftover number', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 25 }), { minLength: 2, maxLength: 6 }), fc.integer({ min: 1, max: 300 }), fc.array(fc.nat(), { minLength: 12, maxLength: 12 }), (numbers, target, picks) => {
+        const p = problem(numbers, target);
+        let s = initialState(p);
+        let step = '';
+        for (const pick of picks) {
+          if (s.answered !== null) break;
+          const legal = legalActions(s);
+          const applied = applyAction(s, legal[pick % legal.length] ?? -1);
+          s = applied.state;
+          step = applied.step;
+        }
+        if (s.answered === null) return;
+        const boxed = /\\boxed\{(.*)\}/.exec(step)?.[1] ?? '';
+        const value = evaluateExpression(boxed);
+        expect(value.ok).toBe(true);
+        if (!value.ok) return;
+        if (value.value.num === BigInt(target) && value.value.den === 1n) return;
+        // A miss: the whole attempt, every given number used once.
+        expect([...value.numbers].sort((a, b) => a - b)).toEqual([...numbers].sort((a, b) => a - b));
+        expect(/^\d+$/.test(boxed)).toBe(false);
+      }),
+      { numRuns: 400, seed: 2026 },
+    );
   });
 });

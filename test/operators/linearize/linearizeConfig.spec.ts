@@ -5,8 +5,8 @@ import { defaultLinearizeConfig, linearizeConfigHash, linearizerId, parseLineari
 
 describe('linearizeConfig', () => {
   it('has the method defaults', () => {
-    expect(defaultLinearizeConfig).toEqual({ kMix: [0, 1, 1, 2], reflectionMinQ: 0.75, reflectionEverySteps: 3, ablation: false, seed: 0 });
-    expect(linearizerId).toBe('astro-linearizer@1.0.0');
+    expect(defaultLinearizeConfig).toEqual({ kMix: [0, 1, 1, 2], reflectionMinQ: 0.75, reflectionEverySteps: 3, ablation: false, seed: 0, maxTraceTokens: 8192 });
+    expect(linearizerId).toBe('astro-linearizer@1.1.0');
   });
 
   it('rejects bad values with a config error naming the field', () => {
@@ -31,8 +31,9 @@ describe('linearizeConfig', () => {
     config.kMix.push(2);
     expect(linearizeConfigHash(config)).toBe(linearizeConfigHash({ ...defaultLinearizeConfig, kMix: [0, 1, 2] }));
     expect(linearizeConfigHash(config)).not.toBe(before);
+    expect(linearizeConfigHash({ ...defaultLinearizeConfig, maxTraceTokens: 4096 })).not.toBe(linearizeConfigHash(defaultLinearizeConfig));
     // The pinned hash of the defaults: trace ids of every recorded dataset depend on it.
-    expect(linearizeConfigHash(defaultLinearizeConfig)).toBe(configHash({ linearizer: linearizerId, kMix: [0, 1, 1, 2], reflectionMinQ: 0.75, reflectionEverySteps: 3, ablation: false, seed: 0, maxTraceChars: null }));
+    expect(linearizeConfigHash(defaultLinearizeConfig)).toBe(configHash({ linearizer: linearizerId, kMix: [0, 1, 1, 2], reflectionMinQ: 0.75, reflectionEverySteps: 3, ablation: false, seed: 0, maxTraceChars: null, maxTraceTokens: 8192 }));
   });
 });
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { stableId } from '../../../operators/common/hash.js';
 import { InMemoryMetrics } from '../../../operators/common/metrics.js';
-import { defaultLinearizeConfig, linearizeConfigHash, type LinearizeConfig } from '../../../operators/linearize/linearizeConfig.js';
+import { defaultLinearizeConfig, linearizeConfigHash, linearizerId, type LinearizeConfig } from '../../../operators/linearize/linearizeConfig.js';
 import { linearizeTree } from '../../../operators/linearize/linearizeTree.js';
 import { countBacktracks, countReflections } from '../../../operators/linearize/phrases.js';
+import type { TokenCounter } from '../../../operators/linearize/tokenCount.js';
 import { labelTree } from '../../../operators/verify/labelTree.js';
 import type { Verifier } from '../../../operators/verify/verifier.js';
 import type { NodeSpec } from '../../helpers/treeArbitraries.js';
@@ -65,7 +66,7 @@ describe('linearizeTree: golden traces', () => {
       num_reflections: 3,
       node_path: [0, 6, 7, 0, 1, 2, 3, 1, 4, 5],
       policy_version: 'test-policy@1',
-      linearizer: 'astro-linearizer@1.0.0',
+      linearizer: linearizerId,
       linearizer_config_hash: linearizeConfigHash(config),
       verifier: 'test-boxed@1.0.0',
       created_at: tree.created_at,
@@ -109,16 +110,42 @@ describe('linearizeTree: golden traces', () => {
 });
 
 describe('linearizeTree: choices and counted drops', () => {
-  it('default mix on the golden tree: 1 direct + 3 search, count-matched ablation', async () => {
+  it('default mix on the golden tree: 1 direct + 3 search on distinct paths; the ablation arm has one direct path to offer', async () => {
     const metrics = new InMemoryMetrics();
     const traces = await linearizeTree(await verified(golden), cfg({ ablation: true, seed: 3 }), { ...deps, metrics });
-    expect(traces.map((t) => `${t.variant}:${t.k}`)).toEqual(['direct:0', 'search:1', 'search:1', 'search:2', ...Array(4).fill('direct_ablation:0')]);
+    expect(traces.map((t) => `${t.variant}:${t.k}`)).toEqual(['direct:0', 'search:1', 'search:1', 'search:2', 'direct_ablation:0']);
     for (const t of traces) {
       expect(t.num_backtracks).toBe(countBacktracks(t.completion));
       expect(t.num_backtracks).toBe(t.k);
     }
-    expect(metrics.counter('linearize.traces')).toBe(8);
+    // The two k = 1 traces visit the two different wrong answers: no node path twice.
+    expect(new Set(traces.map((t) => `${t.variant}|${t.node_path.join(',')}`)).size).toBe(traces.length);
+    expect(new Set(traces.map((t) => t.completion)).size).toBe(traces.length);
+    expect(metrics.counter('linearize.traces')).toBe(5);
     expect(metrics.counter('linearize.k_reduced')).toBe(0);
+    // One correct terminal: one direct path, so three of the four written traces have no ablation match.
+    expect(metrics.counter('linearize.ablation_unmatched')).toBe(3);
+  });
+
+  it('never repeats a node path: fewer traces when the tree has fewer, counted', async () => {
+    const metrics = new InMemoryMetrics();
+    // One correct terminal and one wrong answer: one direct path and one search path exist.
+    const tree = await verified([{ step: 'Step A.', children: [{ step: 'So \\boxed{3}.' }, { step: 'So \\boxed{4}.' }] }]);
+    const traces = await linearizeTree(tree, cfg({ kMix: [0, 0, 1, 1, 2], ablation: true }), { ...deps, metrics });
+    expect(traces.map((t) => `${t.variant}:${t.k}`)).toEqual(['direct:0', 'search:1', 'direct_ablation:0']);
+    expect(metrics.counter('linearize.repeat_skipped')).toBe(3);
+    expect(metrics.counter('linearize.ablation_unmatched')).toBe(1);
+  });
+
+  it('matches the ablation arm with distinct direct paths, its own n* first', async () => {
+    const tree = await verified([{ step: 'a \\boxed{3}' }, { step: 'b \\boxed{3}' }, { step: 'c \\boxed{3}' }, { step: 'w \\boxed{1}' }]);
+    const traces = await linearizeTree(tree, cfg({ kMix: [1, 1, 1], ablation: true, seed: 4 }), deps);
+    const search = traces.filter((t) => t.variant === 'search');
+    const ablation = traces.filter((t) => t.variant === 'direct_ablation');
+    expect(search).toHaveLength(3);
+    expect(ablation).toHaveLength(3);
+    expect(new Set(ablation.map((t) => t.completion)).size).toBe(3);
+    expect(ablation[0]?.node_path.at(-1)).toBe(search[0]?.node_path.at(-1));
   });
 
   it('an invalid tree gives no traces and is counted', async () => {
@@ -160,12 +187,35 @@ describe('linearizeTree: choices and counted drops', () => {
     expect(metrics.counter('linearize.too_long')).toBe(1);
   });
 
-  it('is deterministic for a seed, and picks n* among several correct terminals', async () => {
+  it('drops and counts traces over maxTraceTokens, counted by the given tokenizer or an estimate marked as such', async () => {
+    const tree = await verified(golden);
+    const words: TokenCounter = { name: 'words', exact: true, count: (text) => text.split(/\s+/u).filter((w) => w.length > 0).length };
+    // Direct trace: 20 words of completion + 5 of prompt; the k = 2 search trace is longer.
+    const metrics = new InMemoryMetrics();
+    const traces = await linearizeTree(tree, cfg({ kMix: [0, 2], maxTraceTokens: 40 }), { ...deps, metrics, tokenizer: words });
+    expect(traces.map((t) => t.variant)).toEqual(['direct']);
+    expect(words.count(`${traces[0]?.prompt} ${traces[0]?.completion}`)).toBeLessThanOrEqual(40);
+    expect(metrics.counter('linearize.too_long_tokens')).toBe(1);
+    expect(metrics.counter('linearize.token_counts.exact')).toBe(2);
+    expect(metrics.counter('linearize.token_counts.estimated')).toBe(0);
+    const estimated = new InMemoryMetrics();
+    await linearizeTree(tree, cfg({ kMix: [0, 2], maxTraceTokens: 40 }), { ...deps, metrics: estimated });
+    expect(estimated.counter('linearize.token_counts.estimated')).toBe(2);
+    // Short traces are never tokenized: they cannot reach the cap (a token covers at least a byte).
+    const unused: TokenCounter = { name: 'unused', exact: true, count: () => { throw new Error('should not be called'); } };
+    const all = new InMemoryMetrics();
+    expect(await linearizeTree(tree, cfg({ kMix: [0, 2] }), { ...deps, metrics: all, tokenizer: unused })).toHaveLength(2);
+    expect(all.counter('linearize.token_counts.exact')).toBe(0);
+  });
+
+  it('is deterministic for a seed, and picks n* among several correct terminals, each once', async () => {
     const tree = await verified([{ step: 'a \\boxed{3}' }, { step: 'b \\boxed{3}' }, { step: 'c \\boxed{3}' }, { step: 'w \\boxed{1}' }]);
     const run = (seed: number) => linearizeTree(tree, cfg({ kMix: Array(12).fill(0), seed }), deps);
     expect(await run(5)).toEqual(await run(5));
-    const targets = new Set((await run(5)).map((t) => t.node_path.at(-1)));
-    expect(targets.size).toBeGreaterThan(1);
-    expect([...targets].every((id) => id !== undefined && id >= 1 && id <= 3)).toBe(true);
+    const targets = (await run(5)).map((t) => t.node_path.at(-1));
+    expect([...targets].sort()).toEqual([1, 2, 3]);
+    const firsts = new Set<number | undefined>();
+    for (let seed = 0; seed < 20; seed += 1) firsts.add((await run(seed))[0]?.node_path.at(-1));
+    expect(firsts.size).toBeGreaterThan(1);
   });
 });

@@ -40,8 +40,12 @@ describe('searchTreeParallel', () => {
     expect(checkTreeInvariants(tree)).toEqual([]);
     expect(SearchTree.safeParse(tree).success).toBe(true);
     expect(tree.stats.iterations).toBe(24);
-    // Root visits: 1 + every expansion's children + one per revisit or empty expansion.
-    expect(tree.nodes[0]?.visits).toBe(tree.nodes.length + tree.nodes.filter((n) => n.visits > 1 && n.terminal).reduce((a, n) => a + n.visits - 1, 0) + emptyRevisits(tree));
+    // The paper's backup: one visit per iteration along its path, whatever the completion order.
+    expect(tree.nodes[0]?.visits).toBe(25);
+    // Legacy backup in parallel: 1 + every expansion's children + one per revisit or empty expansion.
+    const legacy = await searchTreeParallel(toyProblem(9), { ...config, iterations: 24, parallelIterations: 6, backup: 'legacy', exhausted: 'revisit' }, { policy, verifier: toyVerifier, clock });
+    expect(checkTreeInvariants(legacy)).toEqual([]);
+    expect(legacy.nodes[0]?.visits).toBe(legacy.nodes.length + legacy.nodes.filter((n) => n.visits > 1 && n.terminal).reduce((a, n) => a + n.visits - 1, 0) + emptyRevisits(legacy));
   });
 
   it('records its parallelism in the tree id, never colliding with a sequential tree', async () => {
@@ -62,7 +66,8 @@ describe('searchTreeParallel', () => {
         const policy = new ToyPolicy({ scores: 'prior', delay: async (call) => sleep((call.options.seed % 3) as number) });
         const tree = await searchTreeParallel(toyProblem(target), { ...config, seed, iterations: 12, parallelIterations }, { policy, verifier: toyVerifier, clock });
         expect(checkTreeInvariants(tree)).toEqual([]);
-        expect(tree.stats.iterations).toBe(12);
+        expect(tree.stats.iterations).toBeLessThanOrEqual(12);
+        expect(tree.nodes[0]?.visits).toBe(tree.stats.iterations + 1);
       }),
       { numRuns: 25 },
     );

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { childrenOf, puctScore, selectChild, selectPath, type SelectableNode } from '../../../operators/mcts/selection.js';
+import { childrenOf, nodeQ, puctScore, selectChild, selectPath, type SelectableNode } from '../../../operators/mcts/selection.js';
 
 /** A hand-built node: value_sum = q · visits. */
 const node = (visits: number, q: number, prior: number, expanded = false): SelectableNode => ({
   visits,
   value_sum: q * visits,
+  rollout_estimate: q,
   prior,
   expanded,
 });
@@ -13,6 +14,19 @@ describe('puctScore', () => {
   it('is Q + c · P · sqrt(N(parent)) / (1 + N(child))', () => {
     expect(puctScore(node(3, 0.5, 0.4), 16, 2)).toBeCloseTo(0.5 + (2 * 0.4 * 4) / 4, 12);
     expect(puctScore(node(1, 1, 1), 9, 0)).toBe(1);
+  });
+});
+
+describe('nodeQ and unvisited children', () => {
+  it('is value_sum / visits once visited, and R for an unvisited child (the paper backup starts children at N = 0)', () => {
+    expect(nodeQ({ visits: 4, value_sum: 3, rollout_estimate: 0.1 })).toBe(0.75);
+    expect(nodeQ({ visits: 0, value_sum: 0, rollout_estimate: 0.3 })).toBe(0.3);
+    // Unvisited: Q = R and the full exploration term c · P · sqrt(N(parent)) / (1 + 0).
+    expect(puctScore({ visits: 0, value_sum: 0, rollout_estimate: 0.3, prior: 0.5, expanded: false }, 4, 1)).toBeCloseTo(0.3 + 0.5 * 2, 12);
+  });
+
+  it('counts virtual visits as visits with value 0', () => {
+    expect(puctScore(node(2, 0.5, 0.5), 9, 1, 2)).toBeCloseTo(1 / 4 + (0.5 * 3) / 5, 12);
   });
 });
 
@@ -67,6 +81,13 @@ describe('selectPath', () => {
 
   it('stops at the root when it is not expanded', () => {
     expect(selectPath([node(1, 0, 1)], [[]], 1)).toEqual([0]);
+  });
+
+  it('falls through to the next best child when a subtree is blocked, and returns null when all are', () => {
+    const nodes = [node(7, 0.5, 1, true), node(5, 0.8, 0.5, true), node(1, 0.1, 0.5, true), node(2, 0.9, 0.5), node(2, 0.6, 0.5)];
+    expect(selectPath(nodes, childrenOf(ids), 0, { blocked: (id) => id === 3 })).toEqual([0, 1, 4]);
+    expect(selectPath(nodes, childrenOf(ids), 0, { blocked: (id) => id === 3 || id === 4 })).toEqual([0, 2]);
+    expect(selectPath(nodes, childrenOf(ids), 0, { blocked: (id) => id !== 0 })).toBeNull();
   });
 });
 

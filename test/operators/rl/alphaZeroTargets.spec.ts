@@ -18,8 +18,8 @@ describe('alphaZeroTargets', () => {
     expect(root?.policyTarget).toHaveLength(ACTION_COUNT);
     const target = root?.policyTarget as Float32Array;
     expect(sum(target)).toBeCloseTo(1, 6);
-    expect(target[combine(0, 1, 0)]).toBeCloseTo(4 / 6, 6);
-    expect(target[combine(2, 1, 1)]).toBeCloseTo(1 / 6, 6);
+    expect(target[combine(0, 1, 0)]).toBeCloseTo(4 / 5, 6);
+    expect(target[combine(2, 1, 1)]).toBeCloseTo(1 / 5, 6);
     // Every target entry is on a legal action.
     for (let a = 0; a < ACTION_COUNT; a++) if ((target[a] ?? 0) > 0) expect(root?.mask[a]).toBe(1);
     expect(examples.map((e) => e.valueTarget)).toEqual([1, 1, 0, 1]);
@@ -30,7 +30,7 @@ describe('alphaZeroTargets', () => {
   it('sharpens with a visit temperature below 1', () => {
     const { tree } = smallTree();
     const t = alphaZeroTargets(tree, { visitTemperature: 0.5, solvedOnly: false, minVisits: 1 }).examples[0]?.policyTarget as Float32Array;
-    expect(t[combine(0, 1, 0)]).toBeCloseTo(16 / 18, 6);
+    expect(t[combine(0, 1, 0)]).toBeCloseTo(16 / 17, 6);
   });
 
   it('by default trains the policy only where a correct answer was found below', () => {
@@ -45,6 +45,6 @@ describe('alphaZeroTargets', () => {
     const { tree } = smallTree();
     const broken = { ...tree, nodes: tree.nodes.map((n) => (n.id === 1 ? { ...n, step: 'Step 1: 2 + 3 = 6. Remaining: 6, 4.' } : n)) };
     const { unreplayable } = alphaZeroTargets(broken, { solvedOnly: false });
-    expect(unreplayable).toBe(2); // node 1 and its child 4
+    expect(unreplayable).toBe(2); // node 1 and its child 3
   });
 });

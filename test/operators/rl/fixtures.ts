@@ -26,15 +26,14 @@ interface Spec {
 
 /**
  * A small verified tree over PROBLEM built from actions (so step texts are exactly what the
- * action model renders): root → {2+3 (visits 4), 4-3 (1), answer 2 (1, wrong)}; 2+3 → 5*4 → answer (correct).
+ * action model renders): root → {2+3 (visits 4), 4-3 (1)}; 2+3 → 5*4 → answer (correct).
  */
 export function smallTree(): { tree: VerifiedTree; actions: Spec[] } {
   const specs: Spec[] = [
     { parent: 0, action: combine(0, 1, 0), visits: 4 },
     { parent: 0, action: combine(2, 1, 1), visits: 1 },
-    { parent: 0, action: answer(0), visits: 1, correct: false },
     { parent: 1, action: combine(0, 1, 2), visits: 3 },
-    { parent: 4, action: answer(0), visits: 2, correct: true },
+    { parent: 3, action: answer(0), visits: 2, correct: true },
   ];
   const states: CountdownState[] = [initialState(PROBLEM)];
   const nodes: TreeNode[] = [
@@ -75,7 +74,7 @@ export function smallTree(): { tree: VerifiedTree; actions: Spec[] } {
     verifier_config_hash: 'x',
     valid: true,
     num_correct_terminals: 1,
-    num_incorrect_terminals: 1,
+    num_incorrect_terminals: 0,
     relabelled: 0,
   };
   return { tree, actions: specs };

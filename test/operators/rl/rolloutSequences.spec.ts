@@ -29,7 +29,8 @@ const group = (samples: RolloutSample[]): RolloutGroup => ({
 });
 
 const right = [combine(0, 1, 0), combine(0, 1, 2), answer(0)];
-const wrong = [answer(1)];
+// A complete wrong attempt: 3 - 2 = 1, 1 + 4 = 5, boxed (5, not 20).
+const wrong = [combine(1, 0, 1), combine(0, 1, 0), answer(0)];
 
 describe('rolloutSequences', () => {
   it('reads the problem back from the prompt', () => {
@@ -61,11 +62,12 @@ describe('rolloutSequences', () => {
     const r = rolloutSequences(group([sample(right, true), sample(wrong, false)]), countdownStartOf);
     const example = { features: new Float32Array(FEATURE_COUNT).fill(0.5), mask: new Float32Array(ACTION_COUNT).fill(1), policyTarget: null, valueTarget: 1 };
     const batch = packBatch([example], r.sequences);
-    expect(batch.size).toBe(1 + 3 + 1);
+    expect(batch.size).toBe(1 + 3 + 3);
     expect(batch.sequences).toBe(2);
     expect([...batch.action]).toEqual([-1, ...right, ...wrong]);
-    expect([...batch.policyWeight]).toEqual([0, 0, 0, 0, 0]);
-    expect([...batch.segment]).toEqual([0, 1, 1, 1, 0, 0, 0, 0, 0, 1]);
-    expect([...batch.valueTarget]).toEqual([1, 1, 1, 1, 0]);
+    expect([...batch.policyWeight]).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    // Row r belongs to sequence s when segment[s * size + r] = 1.
+    expect([...batch.segment]).toEqual([0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
+    expect([...batch.valueTarget]).toEqual([1, 1, 1, 1, 0, 0, 0]);
   });
 });

@@ -13,7 +13,7 @@ describe('astro-stream replay --from-dir (end to end)', () => {
   const src = join(root, 'run');
 
   beforeAll(async () => {
-    const run = await runCli(['run', '--problems', '6', '--numbers', '3', '--iterations', '8', '--seed', '7', '--out', src]);
+    const run = await runCli(['run', '--problems', '6', '--numbers', '3', '--iterations', '16', '--seed', '7', '--out', src]);
     expect(run.code).toBe(0);
   }, 120_000);
   afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -74,6 +74,8 @@ describe('astro-stream run --policy openai against astro-stream serve-policy', (
     }
     const manifest = await readManifest(out);
     expect(manifest.versions.policy).toBe('openai@countdown-mlp');
+    // Traces are capped in the server's own tokens: it offers POST /tokenize.
+    expect(manifest.configs['tokenizer']).toEqual({ name: `POST ${server.baseUrl.replace(/\/v1$/, '/tokenize')}`, exact: true });
   });
 
   it('with --parallel-iterations keeps more requests in flight and still produces verified traces', async () => {

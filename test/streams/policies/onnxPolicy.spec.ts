@@ -124,12 +124,13 @@ describe('onnx Countdown policy', () => {
         expect(p.prior).toBeLessThan(1);
       }
     });
-    // P2 after one step has 2 numbers left: 5 + 6, 6 - 5, 5 * 6 and 2 answers are legal.
+    // P2 after one step has 2 numbers left, neither the target: 5 + 6, 6 - 5, 5 * 6 are legal, no answer.
     const mask = new Float32Array(ACTION_COUNT);
     const s1 = replaySteps(P2, states[1]!.steps);
     if ('error' in s1) throw new Error(s1.error);
-    expect(legalMask(s1, mask)).toBe(5);
-    for (const p of out[1]!) expect(p.prior).toBeCloseTo(1 / 5, 2);
+    expect(s1.numbers).not.toContain(P2.target);
+    expect(legalMask(s1, mask)).toBe(3);
+    for (const p of out[1]!) expect(p.prior).toBeCloseTo(1 / 3, 2);
   });
 
   it('is deterministic for a seed and varies with the seed; temperature 0 is greedy', async () => {

@@ -12,7 +12,8 @@ import { createOnnxCountdownPolicy } from '../../../streams/policies/onnxPolicy.
 import { createOpenAiPolicy, DEFAULT_OPENAI_POLICY_CONFIG, type OpenAiPolicyConfig } from '../../../streams/policies/openai/index.js';
 import { NO_FAILURES, startPolicyServer, type FailureModes, type RunningPolicyServer } from '../../../streams/server/index.js';
 
-const problems = generateCountdownProblems({ count: 3, seed: 11 });
+// Three numbers: a terminal (a boxed claim) is two combines deep, within reach of 8 iterations.
+const problems = generateCountdownProblems({ count: 3, seed: 11, numbers: 3 });
 const search: SearchConfig = { ...DEFAULT_SEARCH_CONFIG, iterations: 8, k: 4, rollouts: 4, seed: 5 };
 const verifier = countdownDomain.verifier;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

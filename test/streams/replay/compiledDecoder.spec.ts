@@ -156,5 +156,7 @@ describe('compiledDecoder', () => {
     expect(checked?.({ a: 0, b: 'xy', c: [] })).toBe(false);
     expect(checked?.({ c: [true], a: 0 })).toBe(false);
     expect(checked?.({ a: 0, c: [true], d: 1 })).toBe(false);
+    const enums = compileSchemaCheck(z.object({ rule: z.enum(['paper', 'legacy']).optional() }));
+    expect([{}, { rule: 'paper' }, { rule: 'legacy' }, { rule: 'other' }, { rule: 1 }].map((x) => enums?.(x))).toEqual([true, true, true, false, false]);
   });
 });

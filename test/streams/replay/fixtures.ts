@@ -10,7 +10,7 @@ import { readDatasetTraces } from '../../../streams/replay/readTraceFiles.js';
 import type { RunSummary } from '../../../streams/cli/summary.js';
 
 /**
- * Generates a small real dataset in-process (Countdown, 3 numbers, 8 MCTS iterations: most trees
+ * Generates a small real dataset in-process (Countdown, 3 numbers, 16 MCTS iterations: most trees
  * are valid, a few seconds). `brokers` runs the topology over Kafka instead of in memory.
  */
 export function generateDataset(out: string, options: { seed?: number; problems?: number; brokers?: string[] } = {}): Promise<RunSummary> {
@@ -19,7 +19,7 @@ export function generateDataset(out: string, options: { seed?: number; problems?
     seed: options.seed ?? 7,
     numbers: 3,
     out,
-    search: { iterations: 8 },
+    search: { iterations: 16 },
     sink: { maxRecords: 1000, lingerMs: 20 },
     ...(options.brokers === undefined ? {} : { brokers: options.brokers }),
   });

@@ -1,9 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countdownPrompt } from '../../../domains/countdown/index.js';
+import { countdownPrompt, countdownTokens } from '../../../domains/countdown/index.js';
 import { generateCountdownProblems } from '../../../domains/countdown/generator.js';
 import type { Policy } from '../../../operators/mcts/policy.js';
 import { createOnnxCountdownPolicy } from '../../../streams/policies/onnxPolicy.js';
 import { LLAMA3_TEMPLATE, renderPrompt } from '../../../streams/policies/openai/index.js';
+import { probeServerTokenizer, tokenizeUrl } from '../../../streams/policies/openai/tokenizeClient.js';
 import { NO_FAILURES, parseCountdownPrompt, startPolicyServer, type RunningPolicyServer } from '../../../streams/server/index.js';
 
 const problem = generateCountdownProblems({ count: 1, seed: 3 })[0]!;
@@ -33,6 +36,34 @@ describe('serve-policy server (node:http, ONNX Countdown policy)', () => {
     expect(parsed?.problem.target).toBe(problem.target);
     expect(parsed?.steps).toEqual(['Step 1: a', 'Step 2: b']);
     expect(parseCountdownPrompt('What is 2+2?')).toBeNull();
+  });
+
+  it('tokenizes at POST /tokenize (llama.cpp and vLLM bodies) with the tokenizer its usage counts, which the probe client finds', async () => {
+    const text = promptFor(['Step 1: 75 - 25 = 50. Remaining: 50, 8, 3.']);
+    for (const body of [{ content: text }, { model: 'countdown-mlp', prompt: text }]) {
+      const res = await fetch(server.baseUrl.replace(/\/v1$/, '/tokenize'), { method: 'POST', body: JSON.stringify(body) });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ count: countdownTokens(text).length, tokenizer: 'countdown-pretokens@1' });
+    }
+    const bad = await fetch(server.baseUrl.replace(/\/v1$/, '/tokenize'), { method: 'POST', body: JSON.stringify({ text }) });
+    expect(bad.status).toBe(400);
+    const counter = await probeServerTokenizer({ baseUrl: server.baseUrl, timeoutMs: 10_000 });
+    expect(counter?.exact).toBe(true);
+    expect(await counter?.count(text)).toBe(countdownTokens(text).length);
+    const { json } = await post(server, { model: 'countdown-mlp', prompt: text, n: 1, stop: ['\n\n'], seed: 1 });
+    expect((json.usage as { prompt_tokens: number }).prompt_tokens).toBe(countdownTokens(text).length);
+  });
+
+  it('has no server tokenizer to offer when the server has no /tokenize', async () => {
+    const plain = createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((done) => plain.listen(0, '127.0.0.1', done));
+    try {
+      const port = (plain.address() as AddressInfo).port;
+      expect(await probeServerTokenizer({ baseUrl: `http://127.0.0.1:${port}/v1`, timeoutMs: 10_000 })).toBeNull();
+      expect(tokenizeUrl(`http://127.0.0.1:${port}/v1`).href).toBe(`http://127.0.0.1:${port}/tokenize`);
+    } finally {
+      await new Promise<void>((done) => plain.close(() => done()));
+    }
   });
 
   it('lists its model at /v1/models', async () => {
