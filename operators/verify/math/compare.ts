@@ -145,7 +145,7 @@ function answersEqual(gold: Node, pred: Node, ctx: Ctx): boolean {
     ctx.method = 'equation';
     return false;
   }
-  if (g.t === 'rel' || p.t === 'rel') {
+  if (g.t === 'rel' || p.t === 'rel' || (isRelationList(g) && p.t !== 'list')) {
     const r = relationsEqual(g, p.t === 'in' ? p.set : p, ctx.config);
     ctx.method = 'relation';
     if (r === undefined) ctx.undecided = true;
@@ -153,6 +153,8 @@ function answersEqual(gold: Node, pred: Node, ctx: Ctx): boolean {
   }
   return structuresEqual(g, p, ctx);
 }
+
+const isRelationList = (node: Node): boolean => node.t === 'list' && node.items.length > 1 && node.items.every((i) => i.t === 'rel' && !i.ops.includes('eq') && !i.ops.includes('approx'));
 
 function equation(g: Extract<Node, { t: 'rel' }>, p: Extract<Node, { t: 'rel' }>, ctx: Ctx): boolean {
   ctx.method = 'equation';
@@ -194,6 +196,9 @@ function structuresEqual(gold: Node, pred: Node, ctx: Ctx): boolean {
   const g = collapse(expandPm(gm), ctx.config);
   const p = collapse(expandPm(pm), ctx.config);
   if (isScalar(g) && isScalar(p)) return scalarsEqual(g, p, ctx);
+  // A ratio `3:4` against a number is the quotient 3/4.
+  const quotient = asQuotient(g) ?? asQuotient(p);
+  if (quotient !== null && (isScalar(g) || isScalar(p))) return scalarsEqual(asQuotient(g) ?? g, asQuotient(p) ?? p, ctx);
   if (g.t === 'setop' || p.t === 'setop' || g.t === 'special' || p.t === 'special') {
     ctx.method = 'set';
     const sg = nodeToSet(g);
@@ -226,6 +231,10 @@ function structuresEqual(gold: Node, pred: Node, ctx: Ctx): boolean {
   // A set written in braces against a tuple: compared in the written order (math-verify).
   if ((gUnordered && p.t === 'tuple') || (pUnordered && g.t === 'tuple')) return ordered(gItems, pItems, ctx);
   return false;
+}
+
+function asQuotient(node: Node): Node | null {
+  return node.t === 'ratio' && node.items.length === 2 ? { t: 'div', num: node.items[0] as Node, den: node.items[1] as Node } : null;
 }
 
 function isScalar(node: Node): boolean {

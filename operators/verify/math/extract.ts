@@ -137,9 +137,10 @@ function joinSpans(region: string, spans: readonly MathSpan[]): { text: string; 
  * last digit (`10 square units`, `28 percent`), or a few words and nothing else (`Evelyn`, `odd`).
  */
 function isBareAnswer(s: string): boolean {
-  if (s.length > 4000 || !/[a-zA-Z0-9]/.test(s)) return false;
+  if (s.length > 4000 || !/[a-zA-Z0-9]|\\\{/.test(s)) return false;
   const plain = s.replace(/\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mbox|operatorname|begin|end)\s*\{[^{}]*\}/g, ' ').replace(/\\[a-zA-Z]+/g, ' ');
-  const words = [...plain.matchAll(/(?<![a-zA-Z])[a-zA-Z]{2,}(?![a-zA-Z])/g)];
+  // A word stands between spaces or punctuation: `2ab` and `ba^2` are products of variables.
+  const words = [...plain.matchAll(/(?<=^|[\s"'(])[a-zA-Z]{2,}(?=$|[\s.,;:!?"')])/g)];
   if (words.length === 0) return !/[.?!]\s+[A-Z]/.test(s);
   if (/^[a-zA-Z\s'-]+$/.test(plain.trim()) && words.length <= 3) return true;
   // Units after the quantity: every word comes after its first digit.

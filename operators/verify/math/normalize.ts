@@ -46,6 +46,8 @@ export function normalizeAnswer(raw: string): string {
     .replace(/\s+/g, ' ')
     .trim();
   s = s.replace(/,?\s*\u0003\s*,?/g, ',').replace(/^,|,$/g, '');
+  // `1.5e3` written as in a program is scientific notation.
+  s = s.replace(/^(-?\d+(?:\.\d+)?)[eE]([+-]?\d{1,3})$/, '$1\\times10^{$2}');
   // `1 1/2` in prose is a mixed number (the parser reads `1\frac{1}{2}` as 1.5).
   s = s.replace(/^(-?\d+) +(\d+)\/(\d+)$/, '$1\\frac{$2}{$3}');
   s = clockTime(s);

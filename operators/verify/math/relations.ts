@@ -1,6 +1,6 @@
 import { freeSymbols, type Node, type RelOp } from './ast.js';
 import { evaluate, isFiniteComplex, type Complex } from './evaluate.js';
-import { flip, nodeToSet, relationToSet, setsEqual } from './intervals.js';
+import { flip, nodeToSet, normalizeSet, relationToSet, setsEqual, type IntervalSet } from './intervals.js';
 import { toLatex } from './print.js';
 import { near, pointValues, type ScalarConfig } from './scalar.js';
 
@@ -87,10 +87,10 @@ const difference = (a: Node, b: Node): Node => ({ t: 'add', args: [a, { t: 'neg'
  * `a op b` matching `c op d` when a − b is a positive multiple of c − d (negative for flipped op).
  */
 export function relationsEqual(g: Node, p: Node, config: ScalarConfig): boolean | undefined {
-  if (g.t === 'rel' && p.t !== 'rel') {
+  if (p.t !== 'rel') {
     const sp = nodeToSet(p);
-    const sg = relationToSet(g);
-    return sp !== null && sg !== null && setsEqual(sg.set, sp);
+    const sg = relationsToSet(g);
+    return sp !== null && sg !== null && setsEqual(sg, sp);
   }
   if (g.t !== 'rel' || p.t !== 'rel') return false;
   const sg = relationToSet(g);
@@ -105,6 +105,15 @@ export function relationsEqual(g: Node, p: Node, config: ScalarConfig): boolean 
     if (r === undefined) undecided = true;
   }
   return undecided ? undefined : false;
+}
+
+// A relation, or relations joined by "or" (`x \le 1` or `x \ge 3`), as the union of their sets.
+function relationsToSet(node: Node): IntervalSet | null {
+  if (node.t === 'rel') return relationToSet(node)?.set ?? null;
+  if (node.t !== 'list' || !node.items.every((i) => i.t === 'rel')) return null;
+  const sets = node.items.map((i) => (i.t === 'rel' ? relationToSet(i) : null));
+  if (sets.some((s) => s === null) || new Set(sets.map((s) => s?.subject)).size !== 1) return null;
+  return normalizeSet(sets.flatMap((s) => s?.set ?? []));
 }
 
 function linksMatch(g: Rel, p: Rel, config: ScalarConfig): boolean | undefined {

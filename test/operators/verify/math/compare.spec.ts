@@ -17,6 +17,8 @@ describe('compareAnswers: equal forms', () => {
     ['3\\frac{1}{4}', '3.25', 'numeric'],
     ['5 3/4', '5.75', 'numeric'],
     ['2^{10}', '1024', 'numeric'],
+    ['1500', '1.5e3', 'numeric'],
+    ['\\frac{3}{4}', '3:4', 'numeric'],
     ['6!', '720', 'numeric'],
     // closed forms and expressions
     ['3\\sqrt{13}', '\\sqrt{117}', 'numeric'],
@@ -62,6 +64,7 @@ describe('compareAnswers: equal forms', () => {
     ['2 < g(t) < 5', '(2, 5)', 'relation'],
     ['2 \\le |z| \\le 3', '[-3,-2] \\cup [2,3]', 'relation'],
     ['x \\ne 4', 'x != 4', 'relation'],
+    ['t \\le 1 \\text{ or } t \\ge 3', '(-\\infty,1] \\cup [3,\\infty)', 'relation'],
     // text, choices, units
     ['\\text{(D)}', 'D', 'string'],
     ['\\text{odd}', 'odd', 'string'],
