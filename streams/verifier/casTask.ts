@@ -1,4 +1,4 @@
-import { compareAnswers, type AnswerText, type CompareConfig, type Comparison } from '../../operators/verify/math/compare.js';
+import { compareAnswers, DEFAULT_COMPARE_CONFIG, type AnswerText, type CompareConfig, type Comparison } from '../../operators/verify/math/compare.js';
 import { createCasOracle } from '../../operators/verify/math/casOracle.js';
 
 /** One pair for a CAS worker (casWorker.js). */
@@ -18,6 +18,10 @@ export type CasReply = { readonly id: number; readonly comparison: Comparison } 
  */
 export function createCasTask(): (request: CasRequest) => CasReply {
   const oracles = new Map<string, ReturnType<typeof createCasOracle>>();
+  // Built and asked once at start, so the first real pair does not pay for the engine's setup.
+  const warm = createCasOracle(DEFAULT_COMPARE_CONFIG);
+  warm('x+1', '1+x');
+  oracles.set(`${DEFAULT_COMPARE_CONFIG.maxCasChars}/${DEFAULT_COMPARE_CONFIG.relTolerance}`, warm);
   return (request) => {
     try {
       // The oracle depends on two settings only; one engine serves every request with them.
