@@ -23,13 +23,21 @@ export interface Extraction {
 const SENTENCE_CHARS = 300;
 
 /**
- * Candidates for the final answer, best first: the last `\boxed{}` (with the boxes just before it
- * when they read as one answer: `\boxed{1}, \boxed{2}`), GSM8K's `#### n`, what follows the last
- * "answer is"/"answer:", the whole text when it is a bare answer (no prose), then the last math
- * segment or number of the prose (rightmost wins). Empty when nothing answer-like is found.
+ * Candidates for the final answer, best first: the stated ones (`statedAnswers`), then the last
+ * math segment or number of the prose (`proseAnswers`). Empty when nothing answer-like is found.
  */
 export function extractAnswers(raw: string): Extraction[] {
   const text = undoubleEscapes(raw);
+  return dedupe([...statedAnswers(text), ...proseAnswers(text)]);
+}
+
+/**
+ * The answers a text states, best first: the last `\boxed{}` (with the boxes just before it when
+ * they read as one answer: `\boxed{1}, \boxed{2}`), GSM8K's `#### n`, what follows the last
+ * "answer is"/"answer:", the whole text when it is a bare answer (no prose). `text` has its
+ * escapes undone (`undoubleEscapes`).
+ */
+export function statedAnswers(text: string): Extraction[] {
   const out: Extraction[] = [];
   const boxes = findBoxes(text);
   const boxed = joinBoxes(text, boxes);
@@ -48,8 +56,12 @@ export function extractAnswers(raw: string): Extraction[] {
   if (marked !== null) out.push(marked.extraction);
   const trimmed = text.trim();
   if (trimmed.length > 0 && isBareAnswer(trimmed)) out.push({ answer: trimmed, method: 'whole', plain: !/[\\$]/.test(trimmed) });
-  out.push(...lastInProse(text, 0, text.length));
   return dedupe(out);
+}
+
+/** The rightmost math segment and number of a text's prose, rightmost first (fallbacks). */
+export function proseAnswers(text: string): Extraction[] {
+  return lastInProse(text, 0, text.length);
 }
 
 /** The best candidate, or null. */
@@ -138,6 +150,8 @@ function joinSpans(region: string, spans: readonly MathSpan[]): { text: string; 
  */
 function isBareAnswer(s: string): boolean {
   if (s.length > 4000 || !/[a-zA-Z0-9]|\\\{/.test(s)) return false;
+  // Three words in a row are a sentence: no need to look further into a long solution.
+  if (s.length > 200 && /[a-zA-Z]{2,}[ ,]+[a-zA-Z]{2,}[ ,]+[a-zA-Z]{2,}/.test(s)) return false;
   const plain = s.replace(/\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mbox|operatorname|begin|end)\s*\{[^{}]*\}/g, ' ').replace(/\\[a-zA-Z]+/g, ' ');
   // A word stands between spaces or punctuation: `2ab` and `ba^2` are products of variables.
   const words = [...plain.matchAll(/(?<=^|[\s"'(])[a-zA-Z]{2,}(?=$|[\s.,;:!?"')])/g)];

@@ -1,5 +1,6 @@
 import { compareAnswers, type AnswerText, type CompareConfig, type CompareDeps, type CompareMethod, type Comparison } from './compare.js';
-import { extractAnswers, type Extraction } from './extract.js';
+import { undoubleEscapes } from './escapes.js';
+import { proseAnswers, statedAnswers, type Extraction } from './extract.js';
 import { normalizeAnswer } from './normalize.js';
 import { readAnswer } from './readings.js';
 
@@ -29,13 +30,12 @@ const MAX_RESPONSE_CHARS = 200_000;
  * gold with nothing answer-like is taken whole; a response is not.
  */
 export function pickAnswer(text: string, role: 'gold' | 'response'): Extraction | null {
-  const cut = text.length > MAX_RESPONSE_CHARS ? text.slice(-MAX_RESPONSE_CHARS) : text;
-  const candidates = extractAnswers(cut);
+  const cut = undoubleEscapes(text.length > MAX_RESPONSE_CHARS ? text.slice(-MAX_RESPONSE_CHARS) : text);
   // A stated answer (a box, "the answer is", `####`, the whole bare text) that does not parse gives
   // way to another stated answer, never to a number picked out of the prose: `\lim_{x\to0} 3`
-  // is not the answer 3. The prose candidates count only when nothing was stated.
-  const stated = candidates.filter((c) => c.method !== 'math' && c.method !== 'last-number');
-  const pool = stated.length > 0 ? stated : candidates;
+  // is not the answer 3. The prose is searched only when nothing was stated.
+  const stated = statedAnswers(cut);
+  const pool = stated.length > 0 ? stated : proseAnswers(cut);
   for (const c of pool) {
     if (c.answer.length <= 4000 && readAnswer(normalizeAnswer(c.answer), c.plain).length > 0) return c;
   }

@@ -64,6 +64,17 @@ const MEMO_LIMIT = 20_000;
 export function createMathVerifier(config: Partial<MathVerifierConfig> = {}, deps: MathVerifierDeps = {}): Verifier {
   const full: MathVerifierConfig = { ...DEFAULT_MATH_VERIFIER_CONFIG, ...config };
   const memo = new Map<string, Verdict>();
+  // The gold of a problem is extracted once: a search verifies thousands of responses against it.
+  const golds = new Map<string, ReturnType<typeof pickAnswer>>();
+  const goldOf = (gold: string): ReturnType<typeof pickAnswer> => {
+    let g = golds.get(gold);
+    if (g === undefined) {
+      g = pickAnswer(gold, 'gold');
+      if (golds.size >= MEMO_LIMIT) golds.clear();
+      golds.set(gold, g);
+    }
+    return g;
+  };
   const remember = (key: string, verdict: Verdict): Verdict => {
     if (memo.size >= MEMO_LIMIT) memo.clear();
     memo.set(key, verdict);
@@ -73,11 +84,10 @@ export function createMathVerifier(config: Partial<MathVerifierConfig> = {}, dep
     const gold = goldAnswerOf(problem);
     const pred = pickAnswer(response, 'response');
     if (gold === null) return { correct: false, extracted: pred?.answer ?? null, normalized: null, reason: 'problem has no gold answer', method: 'no-answer' };
-    const goldAnswer = pickAnswer(gold, 'gold');
     const key = `${gold}\u0000${pred?.answer ?? ''}\u0000${pred?.method ?? ''}\u0000${String(pred?.plain)}`;
     const known = memo.get(key);
     if (known !== undefined) return known;
-    return { key, judgement: judgeExtracted(goldAnswer, pred, full) };
+    return { key, judgement: judgeExtracted(goldOf(gold), pred, full) };
   };
   const verifyNow = (problem: Problem, response: string): Verdict => {
     const r = inline(problem, response);
