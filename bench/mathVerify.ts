@@ -70,10 +70,27 @@ async function ours(cases: readonly ConformanceCase[], rounds: number) {
     const t = performance.now();
     const after = await createMathVerifier({}, { cas: pool }).verify(problemOf(CAS_PAIR.gold), CAS_PAIR.prediction);
     replacementTimes.push(performance.now() - t);
-    return { ...(first as { verdicts: boolean[]; methods: string[] }), seconds: seconds / rounds, times, replacementTimes, replaced: pool.stats().restarts - restartsBefore, afterReplacement: after.method, stats: pool.stats() };
+    const replaced = pool.stats().restarts - restartsBefore;
+    const overload = await overloaded(pool);
+    return { ...(first as { verdicts: boolean[]; methods: string[] }), seconds: seconds / rounds, times, replacementTimes, replaced, afterReplacement: after.method, overload, stats: pool.stats() };
   } finally {
     await pool.close();
   }
+}
+
+// The bound under overload: this many distinct CAS pairs at once, far more than the workers can
+// answer within 2 s, so the last ones wait out their whole bound in the queue.
+const OVERLOAD_PAIRS = 1000;
+
+async function overloaded(pool: CasPool): Promise<{ pairs: number; timeouts: number; p100Ms: number }> {
+  const verifier = createMathVerifier({}, { cas: pool });
+  const calls = Array.from({ length: OVERLOAD_PAIRS }, async (_, k) => {
+    const t = performance.now();
+    const v = await verifier.verify(problemOf(String(4 - 3 * (k + 2))), `\\boxed{\\det\\begin{pmatrix}1&${k + 2}\\\\3&4\\end{pmatrix}}`);
+    return { ms: performance.now() - t, timeout: v.method === 'timeout' };
+  });
+  const results = await Promise.all(calls);
+  return { pairs: OVERLOAD_PAIRS, timeouts: results.filter((r) => r.timeout).length, p100Ms: Math.max(...results.map((r) => r.ms)) };
 }
 
 function theirs(cases: readonly ConformanceCase[], script: string): { verdicts: boolean[]; seconds: number } {
@@ -119,6 +136,7 @@ async function main(): Promise<void> {
   console.log(`methods (one pass): ${[...methods].sort((x, y) => y[1] - x[1]).map(([m, n]) => `${m} ${n}`).join(', ')}`);
   console.log(`ours per call (${a.times.length} calls): p50 ${quantile(a.times, 0.5).toFixed(3)} ms, p99 ${quantile(a.times, 0.99).toFixed(2)} ms, p100 ${Math.max(...a.times).toFixed(1)} ms`);
   console.log(`worker replacement: ${a.replaced} worker(s) terminated and replaced; calls around it ${a.replacementTimes.map((t) => t.toFixed(0)).join(', ')} ms (last: ${a.afterReplacement}); p100 including them ${Math.max(...a.times, ...a.replacementTimes).toFixed(0)} ms`);
+  console.log(`bound under overload: ${a.overload.pairs} CAS pairs at once, ${a.overload.timeouts} timed out, p100 ${a.overload.p100Ms.toFixed(0)} ms`);
   console.log(`CAS pool: ${JSON.stringify(a.stats)}`);
 }
 
