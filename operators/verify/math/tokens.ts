@@ -85,14 +85,11 @@ function command(s: string, i: number, out: Token[]): number {
     return i + 2;
   }
   if (!/[a-zA-Z]/.test(next)) {
-    if (next === '{' || next === '}') out.push({ k: 'op', v: `\\${next}` });
-    else if (next === '%') out.push({ k: 'op', v: '%' });
-    else if (next === '|') out.push({ k: 'op', v: '|' });
-    else if (next === '$') {
-      // an escaped dollar is a currency sign: no meaning
-    } else if (!',;:! '.includes(next) || next === '') {
-      if (next !== '') throw new ParseError(`unknown command \\${next}`);
-    }
+    // `\{` `\}` are set braces, `\%` a percent sign, `\|` a norm bar; `\$` and spacing (`\,`
+    // `\;` `\:` `\!` `\ `) mean nothing; anything else after a backslash is not LaTeX we read.
+    const symbol = ({ '{': '\\{', '}': '\\}', '%': '%', '|': '|' } as Readonly<Record<string, string>>)[next];
+    if (symbol !== undefined) out.push({ k: 'op', v: symbol });
+    else if (!'$,;:! '.includes(next)) throw new ParseError(`unknown command \\${next}`);
     return i + 2;
   }
   const name = /^[a-zA-Z]+/.exec(s.slice(i + 1, i + 40))?.[0] ?? '';
