@@ -1,6 +1,6 @@
 import type { Domain } from '../domain.js';
 import type { Problem } from '../../schemas/problem.js';
-import { createMathVerifier } from '../../operators/verify/math/index.js';
+import { createMathVerifier } from '../../operators/verify/math/mathVerifier.js';
 import { CasPool } from '../../streams/verifier/casPool.js';
 
 /** `## Step k:` prefix of a math step (the format the math prompt asks for). */
