@@ -22,6 +22,8 @@ export class ParseError extends Error {
 const SKIPPED = new Set(['left', 'right', 'big', 'Big', 'bigg', 'Bigg', 'bigl', 'bigr', 'Bigl', 'Bigr', 'biggl', 'biggr', 'displaystyle', 'textstyle', 'limits', 'nolimits', 'quad', 'qquad', 'middle', 'mathstrut', 'hfill', 'phantom']);
 const TEXT_COMMANDS = new Set(['text', 'textbf', 'textit', 'textrm', 'textnormal', 'mathrm', 'mathbf', 'mathit', 'mbox', 'hbox', 'operatorname', 'mathsf', 'textsf', 'boldsymbol', 'mathbb', 'mathcal', 'vec', 'overline', 'hat', 'bar', 'overrightarrow', 'widehat', 'tilde', 'dot', 'mathfrak', 'texttt']);
 const MULTI_OPS = ['<=', '>=', '!=', '=='];
+// Sticky: matches exactly at lastIndex, so reading a number costs its length.
+const NUMBER = /\d*(?:\.\d+|\d)/y;
 
 /** Splits a normalized answer into tokens; throws ParseError on a character it cannot place. */
 export function tokenize(s: string): Token[] {
@@ -33,17 +35,10 @@ export function tokenize(s: string): Token[] {
       i++;
       continue;
     }
-    if (c >= '0' && c <= '9') {
-      const m = /^\d+(?:\.\d+)?/.exec(s.slice(i, i + 1000));
-      const v = m?.[0] ?? c;
-      out.push({ k: 'num', v });
-      i += v.length;
-      continue;
-    }
-    if (c === '.' && /\d/.test(s[i + 1] ?? '')) {
-      const m = /^\.\d+/.exec(s.slice(i, i + 1000));
-      const v = m?.[0] ?? '.';
-      out.push({ k: 'num', v: `0${v}` });
+    if ((c >= '0' && c <= '9') || (c === '.' && /\d/.test(s[i + 1] ?? ''))) {
+      NUMBER.lastIndex = i;
+      const v = NUMBER.exec(s)?.[0] ?? c;
+      out.push({ k: 'num', v: v.startsWith('.') ? `0${v}` : v });
       i += v.length;
       continue;
     }
