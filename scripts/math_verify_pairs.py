@@ -6,7 +6,8 @@ Reads JSONL on stdin (or argv[1]) and writes one JSON line per input, in order:
 reports the time spent inside parse+verify only (for the side-by-side benchmark).
 
 Both texts are parsed with math-verify's default extraction (LaTeX + plain expressions), the way
-its README shows: verify(parse(gold), parse(pred)). Callers wrap bare answers in \\boxed{}.
+its README shows: verify(parse(gold), parse(pred)). Callers decide how bare answers are wrapped
+(bench/mathVerify.ts wraps them in $...$, the differential test in \\boxed{}).
 """
 import json
 import sys

@@ -1,6 +1,7 @@
 import type { Domain } from '../domain.js';
 import type { Problem } from '../../schemas/problem.js';
-import { createMathVerifier } from '../../operators/verify/math/index.js';
+import { createMathVerifier } from '../../operators/verify/math/mathVerifier.js';
+import { CasPool } from '../../streams/verifier/casPool.js';
 
 /** `## Step k:` prefix of a math step (the format the math prompt asks for). */
 export const MATH_STEP_PREFIX_RE = /^\s*(?:#+\s*)?step\s*(\d+)\s*[:.)]\s*/i;
@@ -36,10 +37,17 @@ export function describeMathStep(step: string): string {
   return `${number === undefined ? 'reached this step' : `reached step ${number}`} ("${excerpt}")`;
 }
 
+/**
+ * The CAS worker pool of the math domain's verifier. Its workers start on the first pair the
+ * inline checks cannot settle and are unref'd, so a process that never needs the CAS never starts
+ * one and an idle pool never keeps a process alive.
+ */
+export const mathCasPool = new CasPool();
+
 /** The math domain (MATH-500, AIME, AMC, GSM8K files): no generator; the math answer verifier. */
 export const mathDomain: Domain = {
   name: 'math',
-  verifier: createMathVerifier(),
+  verifier: createMathVerifier({}, { cas: mathCasPool }),
   prompt: mathPrompt,
   describeStep: describeMathStep,
 };

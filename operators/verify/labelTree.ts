@@ -1,4 +1,5 @@
 import { AppError, toAppError } from '../common/errors.js';
+import type { Metrics } from '../common/metrics.js';
 import type { SearchTree, TreeNode } from '../../schemas/searchTree.js';
 import type { VerifiedTree } from '../../schemas/verifiedTree.js';
 import { verifierId, type Verdict, type Verifier } from './verifier.js';
@@ -13,20 +14,27 @@ import { verifierId, type Verdict, type Verifier } from './verifier.js';
  * search-time verdict was known (non-null) and differs from the new one.
  *
  * A verifier that throws (cannot judge) rejects with an AppError of kind `verifier`, keeping the
- * verifier's own kind/retriable flag when it threw an AppError.
+ * verifier's own kind/retriable flag when it threw an AppError. A verdict that ran out of time
+ * (method `timeout`: "not equal" because the verifier's bound expired) counts
+ * `verify.verdict_timeouts` in `metrics`.
  *
  * @example
  * const verified = await labelTree(tree, domain.verifier);
  * if (!verified.valid) metrics.increment('verify.invalid_trees');
  */
-export async function labelTree(tree: SearchTree, verifier: Verifier): Promise<VerifiedTree> {
+export async function labelTree(tree: SearchTree, verifier: Verifier, metrics?: Metrics): Promise<VerifiedTree> {
   const now = verifier.verifyNow;
+  let timeouts = 0;
+  const labelled = (node: TreeNode, verdict: Verdict): TreeNode => {
+    if (verdict.method === 'timeout') timeouts += 1;
+    return { ...node, correct: verdict.correct, answer: verdict.extracted ?? node.answer };
+  };
   // Terminals are independent, so judge them together: a slow symbolic check on one does not
   // serialize the others. A synchronous verifier is asked directly (no promise per terminal: a
   // replay labels every terminal of every tree).
   const nodes =
     now === undefined
-      ? await Promise.all(tree.nodes.map((node) => (node.terminal ? labelNode(tree, node, verifier) : node)))
+      ? await Promise.all(tree.nodes.map(async (node) => (node.terminal ? labelled(node, await judge(tree, node, verifier)) : node)))
       : tree.nodes.map((node) => {
           if (!node.terminal) return node;
           try {
@@ -35,6 +43,7 @@ export async function labelTree(tree: SearchTree, verifier: Verifier): Promise<V
             throw labelError(tree, node, verifier, error);
           }
         });
+  if (timeouts > 0) metrics?.increment('verify.verdict_timeouts', timeouts);
   let numCorrect = 0;
   let numIncorrect = 0;
   let relabelled = 0;
@@ -57,11 +66,9 @@ export async function labelTree(tree: SearchTree, verifier: Verifier): Promise<V
   };
 }
 
-const labelled = (node: TreeNode, verdict: Verdict): TreeNode => ({ ...node, correct: verdict.correct, answer: verdict.extracted ?? node.answer });
-
-async function labelNode(tree: SearchTree, node: TreeNode, verifier: Verifier): Promise<TreeNode> {
+async function judge(tree: SearchTree, node: TreeNode, verifier: Verifier): Promise<Verdict> {
   try {
-    return labelled(node, await verifier.verify(tree.problem, node.step));
+    return await verifier.verify(tree.problem, node.step);
   } catch (error) {
     throw labelError(tree, node, verifier, error);
   }

@@ -9,6 +9,11 @@ export interface Verdict {
   readonly normalized?: string | null;
   /** Why it is wrong or unparseable, for humans and DLQs. */
   readonly reason?: string;
+  /**
+   * Which check decided the verdict (the math verifier's `string`, `numeric`, `sampling`, `cas`,
+   * `timeout`, ...), when the verifier says. `timeout` means "not equal" because the bound ran out.
+   */
+  readonly method?: string;
 }
 
 /**

@@ -29,7 +29,9 @@ export interface VerifyTreesDeps {
  *
  * A tree whose labelling exceeds `timeoutMs` becomes a failed Result of kind `timeout`
  * (retriable), and a verifier failure one of kind `verifier`; both carry the input tree for the
- * DLQ. Counts `verify.trees`, `verify.invalid_trees`, `verify.relabelled` and `verify.timeouts`.
+ * DLQ. Counts `verify.trees`, `verify.invalid_trees`, `verify.relabelled` and `verify.timeouts`
+ * (trees), and `verify.verdict_timeouts` (terminals judged "not equal" because the verifier's own
+ * bound ran out, e.g. the math verifier's CAS deadline).
  * A timed-out verifier call cannot be cancelled (Verifier has no signal): its result is ignored.
  *
  * @example
@@ -41,7 +43,7 @@ export function verifyTrees(config: VerifyTreesConfig, deps: VerifyTreesDeps): O
     trees.pipe(
       mergeMap(
         (tree) =>
-          defer(() => labelTree(tree, deps.verifier)).pipe(
+          defer(() => labelTree(tree, deps.verifier, deps.metrics)).pipe(
             timeout({
               first: config.timeoutMs,
               scheduler,

@@ -1,117 +1,129 @@
-import { matchBrace, replaceCommandArg } from './latex.js';
+import { undoubleEscapes } from './escapes.js';
+import { matchBrace } from './latex.js';
 
 /**
- * MATH-style answer normalization (after Hendrycks et al.'s `strip_string`, extended): removes
- * presentation-only LaTeX so that equal answers usually become equal strings before any parsing.
- * Every step is a linear regex or scan; callers cap the input length first.
+ * MATH-style answer normalization (after Hendrycks et al.'s `strip_string`, extended to the forms
+ * model answers take): removes presentation-only LaTeX so that equal answers usually become equal
+ * strings before any parsing, and rewrites what the parser reads differently (units after a
+ * quantity, `and`/`or` between items, `percent`, thousands separators). Every step is a linear
+ * regex or scan; callers cap the input length first.
  */
 export function normalizeAnswer(raw: string): string {
-  let s = raw.replace(/[\u2212\u2013]/g, '-').replace(/\u03c0/g, '\\pi ').replace(/\u00b7/g, '\\cdot ').replace(/\u00b0/g, '');
+  let s = undoubleEscapes(raw);
+  s = s
+    .replace(/[\u2212\u2013\u2014]/g, '-')
+    .replace(/\u03c0/g, '\\pi ')
+    .replace(/[\u00b7\u22c5]/g, '\\cdot ')
+    .replace(/\u00d7/g, '\\times ')
+    .replace(/\u00f7/g, '\\div ')
+    .replace(/\u2264/g, '\\le ')
+    .replace(/\u2265/g, '\\ge ')
+    .replace(/\u2260/g, '\\ne ')
+    .replace(/\u221e/g, '\\infty ')
+    .replace(/\u221a/g, '\\sqrt ')
+    .replace(/\u00b0/g, '^\\circ ')
+    .replace(/[\u00b2]/g, '^2')
+    .replace(/[\u00b3]/g, '^3')
+    .replace(/[€£¥₹]/g, '');
   // `\\` (matrix row break) must survive the removal of `\ ` spacing.
   s = s.replace(/\\\\/g, '\u0002');
-  // `,\!` is MATH's thousands separator (`11,\! 111,\! 100`): never a list comma.
-  s = s.replace(/(\d)\s*,\s*\\!\s*(?=\d{3}(?!\d))/g, '$1');
-  s = s.replace(/\\!/g, '').replace(/\\displaystyle|\\[,;:]|\\quad|\\qquad|\\ |~/g, ' ').replace(/\s+/g, ' ').trim();
-  s = s.replace(/\\\$|\$/g, '');
-  // \left( → (, \left. / \right. vanish; \big-family sizing likewise.
-  s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)(?![a-zA-Z])\s*\.?/g, '');
-  s = s.replace(/\\[dtc]frac(?![a-zA-Z])/g, '\\frac');
-  s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree/g, '');
-  s = s.replace(/\\%|%/g, '');
-  s = s.replace(/\\(?:varnothing|O)(?![a-zA-Z])|\\\{\s*\\\}/g, '\\emptyset');
-  s = s.replace(/\\mathrm\s*\{\s*i\s*\}/g, 'i');
-  s = stripText(s);
-  s = s.replace(/,?\s*\\(?:dots|ldots|cdots|dotsc|dotsb)(?![a-zA-Z])/g, '');
-  // Thousands separators before spaces go: `1,000` is a number, `1, 2` is a list.
-  // Only a whole answer is read this way: inside tuples and intervals `(2,12)` is two numbers.
-  s = s.replace(/\{,\}/g, '');
-  if (/^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
-  s = s.replace(/^[a-zA-Z]\s*\\in\s*/, '');
-  s = s.replace(/^(-?[\d.]+)\s+[a-zA-Z]{2,}(?:\s+[a-zA-Z]+)*$/, '$1');
-  s = braceShorthand(s);
+  // `,\!` and `{,}` are MATH's thousands separators (`11,\! 111`, `14{,}916`): never a list comma.
+  s = s.replace(/(\d)\s*(?:,\s*\\!|\{\s*,\s*\})\s*(?=\d{3}(?!\d))/g, '$1');
+  s = s
+    .replace(/\\(?:boxed|fbox)\s*\{/g, '{')
+    .replace(/\\!|\\(?:displaystyle|textstyle|limits)(?![a-zA-Z])/g, '')
+    .replace(/\\(?:q?quad)|\\[,;:> ]|~/g, ' ')
+    .replace(/\\\$|\$/g, '')
+    .replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*\.?/g, '')
+    .replace(/\\[dtc]frac(?![a-zA-Z])/g, '\\frac')
+    .replace(/\\[dt]binom(?![a-zA-Z])/g, '\\binom')
+    .replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree/g, '^\\circ')
+    .replace(/\\%/g, '%')
+    .replace(/\\(?:varnothing)(?![a-zA-Z])|\\\{\s*\\\}/g, '\\emptyset')
+    .replace(/\\(?:mathrm|mathbf|mathit|text|textrm|textbf|textit|textnormal|mbox)\s*\{\s*([a-zA-Z])\s*\}/g, '$1')
+    .replace(/\\(?:dots|ldots|cdots|dotsc|dotsb)(?![a-zA-Z])/g, '\u0003')
+    .replace(/\*\*/g, '^')
+    .replace(/\s+/g, ' ')
+    .trim();
+  s = s.replace(/,?\s*\u0003\s*,?/g, ',').replace(/^,|,$/g, '');
+  // `1.5e3` written as in a program is scientific notation.
+  s = s.replace(/^(-?\d+(?:\.\d+)?)[eE]([+-]?\d{1,3})$/, '$1\\times10^{$2}');
+  // `1 1/2` in prose is a mixed number (the parser reads `1\frac{1}{2}` as 1.5).
+  s = s.replace(/^(-?\d+) +(\d+)\/(\d+)$/, '$1\\frac{$2}{$3}');
+  s = clockTime(s);
+  s = words(s);
+  s = units(s);
+  s = s.replace(/(?<![a-zA-Z\\])(?:infinity|inf)(?![a-zA-Z])/g, '\\infty').replace(/(?<![a-zA-Z\\])(sqrt|pi)(?![a-zA-Z])/g, '\\$1');
+  s = textOnly(s);
   s = collapseSpaces(s).replace(/\u0002/g, '\\\\');
-  s = s.replace(/\.+$/, '').replace(/^\.(\d)/, '0.$1').replace(/([^\d])\.(\d)/g, '$10.$2');
-  s = s.replace(/^\{([^{}]*)\}$/, '$1');
+  // A sentence's final period, a stray trailing backslash (`185\`), a leading decimal point.
+  s = s.replace(/[.\\]+$/, '').replace(/^\.(?=\d)/, '0.').replace(/([^\d\w}])\.(?=\d)/g, '$10.');
+  // `{...}` wrapping the whole answer is LaTeX grouping, unless it holds a list (`{1,2}`).
+  if (/^\{[^{}]*\}$/.test(s) && !s.includes(',')) s = s.slice(1, -1);
   return s;
 }
 
-// `\text{...}` and friends: a unit after a quantity is dropped (`5\text{ cm}^2` → `5`), text that
-// is the whole answer is kept (`\text{Evelyn}` → `Evelyn`, `\textbf{(B)}` → `(B)`).
-function stripText(s: string): string {
-  const names = ['text', 'textbf', 'textit', 'textrm', 'mathrm', 'mathbf', 'mbox', 'hbox', 'textnormal', 'mathit'];
-  if (!/\\(?:text|mathrm|mathbf|mbox|hbox|mathit)/.test(s)) return s;
-  const withoutText = replaceCommandArg(s, names, () => '').replace(/\^\s*\{?\d\}?/g, '').trim();
-  const hasMath = /[\d\\]/.test(withoutText) && withoutText.replace(/[\s.,;:]/g, '').length > 0;
-  if (hasMath) {
-    return replaceCommandArg(s, names, (arg) => (/^\s*[a-zA-Z][a-zA-Z\s.]*$/.test(arg) ? '\u0001' : arg))
-      .replace(/\u0001\s*\^\s*\{?\d\}?/g, '')
-      .replace(/\u0001/g, '')
-      .trim();
+/**
+ * A clock time is minutes of the day: `08:34 \text{P.M.}` is 20:34 and `20:34:00` is 20:34. Only an
+ * answer that is exactly such a time (hours ≤ 23, minutes and seconds ≤ 59); ratios keep their form.
+ */
+function clockTime(s: string): string {
+  const m = /^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?\s*(?:\\(?:text|mathrm)\s*\{\s*)?(?:([AaPp])\.?\s*[Mm]\.?)?\s*\}?$/.exec(s);
+  if (m === null || (m[3] === undefined && m[4] === undefined)) return s;
+  let hours = Number(m[1]);
+  if (hours > 23 || (m[3] !== undefined && m[3] !== '00')) return s;
+  if (m[4] !== undefined) {
+    if (hours < 1 || hours > 12) return s;
+    hours = (hours % 12) + (/[Pp]/.test(m[4]) ? 12 : 0);
   }
-  return replaceCommandArg(s, names, (arg) => arg.trim()).trim();
+  return `${String(hours).padStart(2, '0')}:${m[2] ?? '00'}`;
 }
 
-// `\frac12` → `\frac{1}{2}`, `\frac{\sqrt3}2` → `\frac{\sqrt{3}}{2}`, `\sqrt3` → `\sqrt{3}`.
-function braceShorthand(s: string): string {
-  if (!/\\(?:frac|sqrt)/.test(s)) return s;
-  let out = '';
-  let i = 0;
-  while (i < s.length) {
-    const m = /^\\(frac|sqrt)(?![a-zA-Z])/.exec(s.slice(i, i + 6));
-    if (m === null) {
-      out += s[i];
-      i++;
-      continue;
-    }
-    const cmd = m[1] ?? '';
-    i += cmd.length + 1;
-    let optional = '';
-    if (cmd === 'sqrt' && s[skipSpaces(s, i)] === '[') {
-      const j = s.indexOf(']', i);
-      if (j < 0) return out + s.slice(i - cmd.length - 1);
-      optional = s.slice(skipSpaces(s, i), j + 1);
-      i = j + 1;
-    }
-    const arity = cmd === 'frac' ? 2 : 1;
-    let args = '';
-    for (let k = 0; k < arity; k++) {
-      const arg = readArg(s, i);
-      if (arg === null) break;
-      args += `{${braceShorthand(arg.body)}}`;
-      i = arg.end;
-    }
-    out += `\\${cmd}${optional}${args}`;
-  }
-  return out;
+// `and` / `or` between items are list separators; `percent` after a number is `%`.
+function words(s: string): string {
+  return s
+    .replace(/,?\s*\\text\s*\{\s*,?\s*(?:and|or)\s*\}\s*/g, ',')
+    .replace(/(?<![a-zA-Z\\])\s*,?\s*(?:and|or)(?![a-zA-Z])\s*/g, ',')
+    .replace(/\\text\s*\{\s*(?:percent|percentage|pct)\s*\}/g, '%')
+    .replace(/(?<=[\d}])\s*(?:percentage|percent|pct)(?![a-zA-Z])/g, '%');
 }
 
-function skipSpaces(s: string, i: number): number {
-  let j = i;
-  while (s[j] === ' ') j++;
-  return j;
+// Words that are mathematics, not units, when they follow a number.
+const MATH_WORDS = /^(?:sin|cos|tan|sec|csc|cot|ln|log|exp|pi|sqrt|inf|infty|infinity|and|or|mod|i|e)$/;
+
+/**
+ * Drops units after a quantity, as math-verify does: `15\mbox{ cm}^2` and `125 miles` are 15 and
+ * 125. A unit is a `\text{...}`-like group of words, or plain words after a space; letters glued
+ * to a number are a unit only from three letters on (`10weeks`), since `2ab` is a product.
+ */
+function units(s: string): string {
+  const textUnit = /\\(?:text|textnormal|textrm|textit|textbf|mbox|mathrm|hbox)\s*\{\s*([^{}]*)\}(\s*\^\s*\{?\s*[23]\s*\}?)?/g;
+  let out = s.replace(textUnit, (m: string, word: string, _power: string | undefined, offset: number) => {
+    const before = s.slice(0, offset).trimEnd();
+    if (!/^[a-zA-Z][a-zA-Z .'/-]*$/.test(word.trim()) || MATH_WORDS.test(word.trim())) return m;
+    return /[\d})\]%]$/.test(before) || /[a-zA-Z]$/.test(before) ? '' : m;
+  });
+  // Plain words at the end after a number (and after a space, or glued when 3+ letters long).
+  out = out.replace(/(\d|\})(\s+|(?=[a-zA-Z]{3}))([a-zA-Z]{2,}(?:\s*[/^]\s*\{?[a-zA-Z0-9]+\}?)*(?:\s+[a-zA-Z]{2,}(?:\s*\^\s*\d)?)*)\s*$/, (m: string, head: string, _gap: string, tail: string) =>
+    tail.split(/[\s/^]+/).some((w) => MATH_WORDS.test(w)) ? m : head,
+  );
+  return out.trim();
 }
 
-function readArg(s: string, from: number): { body: string; end: number } | null {
-  const i = skipSpaces(s, from);
-  const c = s[i];
-  if (c === undefined) return null;
-  if (c === '{') {
-    const close = matchBrace(s, i);
-    return close < 0 ? null : { body: s.slice(i + 1, close), end: close + 1 };
-  }
-  if (c === '\\') {
-    const m = /^\\[a-zA-Z]+/.exec(s.slice(i, i + 40));
-    if (m === null) return null;
-    return { body: m[0], end: i + m[0].length };
-  }
-  if (/[0-9a-zA-Z]/.test(c)) return { body: c, end: i + 1 };
-  return null;
+// An answer that is only a `\text{...}` (`\text{Evelyn}`, `\textbf{(B)}`) is its content.
+function textOnly(s: string): string {
+  const m = /^\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mbox)\s*\{/.exec(s);
+  if (m === null) return s;
+  const close = matchBrace(s, m[0].length - 1);
+  return close === s.length - 1 ? s.slice(m[0].length, close).trim() : s;
 }
 
-// Spaces carry no meaning except between a command and a following letter (`\cot x`).
+// Spaces carry no meaning in LaTeX math except between a command and a following letter (`\cot x`)
+// and between two letters or digits (words of text; `2^6 3^5` is a product, not 2^{63}); a space
+// after a comma tells a list `32, 349` from the number `32,349`.
 function collapseSpaces(s: string): string {
   return s
-    .replace(/(\\[a-zA-Z]+) +(?=[a-zA-Z])/g, '$1\u0000')
+    .replace(/(\\[a-zA-Z]+|[a-zA-Z0-9,]) +(?=[a-zA-Z0-9])/g, '$1\u0000')
     .replace(/\s+/g, '')
     .replace(/\u0000/g, ' ');
 }

@@ -94,3 +94,18 @@ describe('verifyTrees', () => {
     await expect(firstValueFrom(from([tree('a', ['3'])]).pipe(verifyTrees({ concurrency: 1, timeoutMs: 1000 }, { verifier: broken })))).rejects.toBeInstanceOf(RangeError);
   });
 });
+
+describe('verifyTrees: verdicts that ran out of time', () => {
+  it('counts terminals judged "not equal" because the verifier’s bound expired (verify.verdict_timeouts)', async () => {
+    const metrics = new InMemoryMetrics();
+    // Answers 7 time out (as the math verifier's CAS deadline would); the others are judged as usual.
+    const slowOnSevens: Verifier = {
+      ...testVerifier,
+      verify: async (problem, response) => (response.includes('\\boxed{7}') ? { correct: false, extracted: '7', method: 'timeout' } : testVerifier.verify(problem, response)),
+    };
+    const results = await firstValueFrom(from([tree('a', ['3', '7', '7']), tree('b', ['3'])]).pipe(verifyTrees({ concurrency: 2, timeoutMs: 1000 }, { verifier: slowOnSevens, metrics }), toArray()));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(metrics.counter('verify.verdict_timeouts')).toBe(2);
+    expect(metrics.counter('verify.trees')).toBe(2);
+  });
+});

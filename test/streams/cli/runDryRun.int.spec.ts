@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countBacktracks } from '../../../operators/linearize/phrases.js';
-import { createMathVerifier, lastBoxed } from '../../../operators/verify/math/index.js';
+import { createMathVerifier, extractAnswer } from '../../../operators/verify/math/index.js';
 import { Problem } from '../../../schemas/problem.js';
 import { readManifest } from '../../../streams/sinks/manifest.js';
 import { runCli, type CliResult } from '../../helpers/cli.js';
@@ -38,7 +38,7 @@ describe('astro-stream run --policy dry-run --source jsonl --file math500.jsonl 
       expect(row.source).toBe('math500');
       const problem = Problem.parse(JSON.parse(String(row.problem_json)));
       const completion = String(row.completion);
-      expect(lastBoxed(completion)).toBe(row.answer);
+      expect(extractAnswer(completion)?.answer).toBe(row.answer);
       expect((await verifier.verify(problem, completion)).correct).toBe(true);
       expect(Number(row.num_backtracks)).toBe(countBacktracks(completion));
       if (row.variant === 'search') {
@@ -60,7 +60,7 @@ describe('astro-stream run --policy dry-run --source jsonl --file math500.jsonl 
     expect(manifest.versions.policy).toMatch(/^dry-run@.*synthetic/);
     expect(manifest.counts.synthetic).toBe(1);
     expect(manifest.configs.synthetic).toBeDefined();
-    expect(manifest.versions.verifier).toBe('math@1.0.0');
+    expect(manifest.versions.verifier).toBe('math@2.0.0');
   });
 
   it('rejects a file source without --file, and a file it cannot map, as config errors', async () => {

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createVerifyCommand, verifyPair } from '../../../streams/cli/commands/verify.js';
-import { createCas } from '../../../operators/verify/math/symbolic.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -20,20 +19,19 @@ function captureStdout(): string[] {
 }
 
 describe('verifyPair', () => {
-  it('extracts from whole solutions and reports normalized forms, method, verifier and config hash', () => {
-    const v = verifyPair('Thus \\boxed{\\dfrac{1}{2}}.', 'The final answer is $0.5$.', createCas());
-    expect(v).toMatchObject({ correct: true, gold_extracted: '\\dfrac{1}{2}', pred_extracted: '$0.5$', gold_normalized: '\\frac{1}{2}', pred_normalized: '0.5', method: 'numeric', verifier: 'math@1.0.0' });
+  it('extracts from whole solutions and reports normalized forms, method, verifier and config hash', async () => {
+    const v = await verifyPair('Thus \\boxed{\\dfrac{1}{2}}.', 'The final answer is $0.5$.');
+    expect(v).toMatchObject({ correct: true, gold_extracted: '\\dfrac{1}{2}', pred_extracted: '0.5', gold_normalized: '\\frac{1}{2}', pred_normalized: '0.5', method: 'numeric', verifier: 'math@2.0.0' });
     expect(v.config_hash).toMatch(/^[0-9a-f]{16}$/);
-    expect(verifyPair('5', '', createCas())).toMatchObject({ correct: false, method: 'no-answer', pred_extracted: null });
+    expect(await verifyPair('5', '')).toMatchObject({ correct: false, method: 'no-answer', pred_extracted: null });
   });
 });
 
 describe('astro-stream verify', () => {
-  it('--gold/--pred prints one JSON verdict', async () => {
+  it('--gold/--pred prints one JSON verdict with its method', async () => {
     const out = captureStdout();
     await createVerifyCommand().parseAsync(['--gold', '(1, 2)', '--pred', '\\left(1,2\\right)'], { from: 'user' });
-    const verdict = JSON.parse(out.join('')) as { correct: boolean; method: string };
-    expect(verdict.correct).toBe(true);
+    expect(JSON.parse(out.join(''))).toMatchObject({ correct: true, method: 'numeric' });
     const out2 = captureStdout();
     await createVerifyCommand().parseAsync(['--gold', '(1, 2)', '--pred', '(2, 1)'], { from: 'user' });
     expect((JSON.parse(out2.join('')) as { correct: boolean }).correct).toBe(false);
@@ -58,7 +56,7 @@ describe('astro-stream verify', () => {
     await createVerifyCommand().parseAsync(['--pairs', input, '--out', output], { from: 'user' });
     const lines = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(5);
-    expect(lines[0]).toMatchObject({ id: 1, correct: true, gold_normalized: '\\frac{1}{2}', pred_normalized: '0.5' });
+    expect(lines[0]).toMatchObject({ id: 1, correct: true, gold_normalized: '\\frac{1}{2}', pred_normalized: '0.5', method: 'numeric' });
     expect(lines[1]).toMatchObject({ id: 2, correct: false, pred_extracted: '4' });
     expect(lines[2]).toMatchObject({ line: 3 });
     expect(String(lines[2]?.['error'])).toMatch(/^line 3: invalid JSON/);
@@ -73,5 +71,11 @@ describe('astro-stream verify', () => {
     writeFileSync(input, '{"gold": "x=5", "pred": "5"}\n{"gold": "2", "pred": "-2"}\n');
     await createVerifyCommand().parseAsync(['--pairs', input], { from: 'user' });
     expect(out.join('').trim().split('\n').map((l) => (JSON.parse(l) as { correct: boolean }).correct)).toEqual([true, false]);
+  });
+
+  it('refuses a missing file and missing arguments as config errors', async () => {
+    captureStdout();
+    await expect(createVerifyCommand().parseAsync(['--pairs', join(tmpdir(), 'no-such-pairs.jsonl')], { from: 'user' })).rejects.toMatchObject({ kind: 'config', message: expect.stringMatching(/cannot read --pairs file .*ENOENT/) as unknown });
+    await expect(createVerifyCommand().parseAsync(['--gold', '1'], { from: 'user' })).rejects.toMatchObject({ kind: 'config', message: 'verify: give --gold and --pred, or --pairs FILE' });
   });
 });

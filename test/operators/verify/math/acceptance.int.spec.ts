@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SHARED_DIR } from '../../../helpers/shared.js';
 import { compareAnswers } from '../../../../operators/verify/math/compare.js';
 import { extractAnswer } from '../../../../operators/verify/math/extract.js';
 import { createMathVerifier } from '../../../../operators/verify/math/mathVerifier.js';
 import { normalizeAnswer } from '../../../../operators/verify/math/normalize.js';
 import type { Problem } from '../../../../schemas/problem.js';
 
-const DATASETS = resolve(import.meta.dirname, '../../../../../shared/datasets');
+const DATASETS = join(SHARED_DIR, 'datasets');
 const readJsonl = (file: string): Record<string, unknown>[] =>
   readFileSync(`${DATASETS}/${file}`, 'utf8').split('\n').filter((l) => l.trim().length > 0).map((l) => JSON.parse(l) as Record<string, unknown>);
 const problem = (answer: string): Problem => ({ id: 'p', domain: 'math', source: 'acceptance', question: 'q', answer });
