@@ -74,8 +74,8 @@ export interface PolicyServerStats {
   readonly rejected_queue_full: number;
   /** Requests whose client disconnected while they waited: dropped without generating. */
   readonly dropped_disconnected: number;
-  /** Most requests waiting for a slot at once (never above `max_queue`). */
-  readonly peak_waiting: number;
+  /** Most requests held at once (reading their body, queued or generating): never above max concurrency + `max_queue`. */
+  readonly peak_admitted: number;
   readonly max_queue: number;
 }
 
@@ -119,7 +119,7 @@ export async function startPolicyServer(config: PolicyServerConfig, deps: Policy
   const maxQueue = config.maxQueue ?? DEFAULT_MAX_QUEUE;
   // Admitted requests that do not hold a slot yet (reading their body, or queued for a slot).
   let waiting = 0;
-  let peakWaiting = 0;
+  let peakAdmitted = 0;
   let rejectedQueueFull = 0;
   let droppedDisconnected = 0;
   let requests = 0;
@@ -146,7 +146,7 @@ export async function startPolicyServer(config: PolicyServerConfig, deps: Policy
     choices,
     rejected_queue_full: rejectedQueueFull,
     dropped_disconnected: droppedDisconnected,
-    peak_waiting: peakWaiting,
+    peak_admitted: peakAdmitted,
     max_queue: maxQueue,
   });
 
@@ -178,7 +178,7 @@ export async function startPolicyServer(config: PolicyServerConfig, deps: Policy
       return;
     }
     waiting += 1;
-    peakWaiting = Math.max(peakWaiting, waiting);
+    peakAdmitted = Math.max(peakAdmitted, waiting + limiter.inFlight());
     // A client that gave up (timeout, cancelled retry) is gone: its request is not worth a slot.
     let gone = false;
     res.once('close', () => {
