@@ -67,7 +67,7 @@ describe('stage sink SIGKILLed mid-stream', () => {
     let first: CliProcess | undefined = startCli(['stage', 'sink', '--brokers', kafka.bootstrap, '--out', out, '--status-every', '0']);
     let second: CliProcess | undefined;
     try {
-      await waitFor(() => readdirSync(join(out, 'traces'), { withFileTypes: false }).some((n) => n.endsWith('.parquet')) && existsSync(join(out, 'trees')) && readdirSync(join(out, 'trees')).some((n) => n.endsWith('.arrow')), {
+      await waitFor(() => readdirSync(join(out, 'traces')).some((n) => n.endsWith('.parquet')) && existsSync(join(out, 'trees')) && readdirSync(join(out, 'trees')).some((n) => n.endsWith('.arrow')), {
         timeoutMs: 120_000,
         intervalMs: 50,
         message: 'the first sink\'s files',
