@@ -1,6 +1,8 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { CLI } from '../../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompactReport } from '../../../streams/replay/compactDataset.js';
 import type { DatasetInspection } from '../../../streams/replay/inspectDataset.js';
@@ -80,7 +82,7 @@ describe('astro-stream dataset inspect / compact (end to end)', () => {
     // The rest of the manifest (configs, counts) is kept.
     expect(after.configs).toEqual(manifest.configs);
     expect((await runCli(['dataset', 'inspect', copy])).stdout).toMatch(/manifest ok/);
-  });
+  }, 300_000);
 
   it('refuses a directory that is missing or not a dataset, with exit 2 and one line', async () => {
     const missing = await runCli(['dataset', 'inspect', join(root, 'nowhere')]);
@@ -95,5 +97,15 @@ describe('astro-stream dataset inspect / compact (end to end)', () => {
     const compactMissing = await runCli(['dataset', 'compact', join(root, 'nowhere'), '--out', join(root, 'never')]);
     expect(compactMissing.code).toBe(2);
     expect(readdirSync(root)).not.toContain('never');
-  });
+  }, 300_000);
+
+  it('a missing argument is bad input (exit 2), and a reader that stops reading is not a failure', async () => {
+    const noDir = await runCli(['dataset', 'inspect']);
+    expect(noDir.code).toBe(2);
+    expect(noDir.stderr.trim()).toBe("error: missing required argument 'dir'");
+    // The reader closes the pipe before anything is written: the write fails with EPIPE.
+    const piped = spawnSync('bash', ['-c', '"$0" "$1" dataset inspect "$2" --json | (exec 0<&-; sleep 3); echo "rc=${PIPESTATUS[0]}"', process.execPath, CLI, src], { encoding: 'utf8', timeout: 120_000 });
+    expect(piped.stdout.trim()).toBe('rc=0');
+    expect(piped.stderr).not.toMatch(/EPIPE|Unhandled/);
+  }, 300_000);
 });
