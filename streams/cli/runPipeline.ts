@@ -187,8 +187,6 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   }
 
   const transport = deps.transport ?? (config.brokers ? createKafkaTransport({ brokers: config.brokers, clientId: 'astro-stream-run' }) : createMemoryTransport({ clock }));
-  // Offsets of an in-process transport restart at 0: new shard files are named after the old ones.
-  const offsetBase = resume !== undefined && transport.name === 'memory' ? resume.offsetBase : undefined;
   const encoder = ParquetEncoder.create({ workers: 1 }, { metrics });
   const deadLetterFile = openDeadLetterFile(join(config.out, 'dead_letters.jsonl'));
   const tally = new DeadLetterTally();
@@ -201,6 +199,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   let topologyStarted = false;
   try {
     await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
+    const offsetBase = resume === undefined ? undefined : await offsetsToSkip(transport, resume.offsetBase);
     producer = recordingDeadLetters(await transport.producer(), deadLetterFile, tally);
     admitted = await admitProblems(config, plan, { producer, resume, metrics, clock, logger, stopRequested });
     if (admitted.records.length === 0 && admitted.done === 0 && stopRequested() === undefined) {
@@ -305,6 +304,28 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   }
   if (failure !== undefined) throw failure;
   return summary;
+}
+
+/**
+ * The shard-name offset bases a resumed run needs: for each partition whose topic now ends before
+ * the highest offset a shard file names (always so on the in-process transport, whose offsets
+ * restart at 0; on Kafka when the topic was recreated), new files continue after the old names
+ * instead of overwriting them. A partition whose topic is still ahead keeps its real offsets.
+ */
+async function offsetsToSkip(transport: Transport, fileEnds: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+  const bases = new Map<string, number>();
+  const ends = new Map<string, Map<number, number>>();
+  for (const [key, next] of fileEnds) {
+    const at = key.lastIndexOf(':');
+    const topic = key.slice(0, at);
+    let topicEnds = ends.get(topic);
+    if (topicEnds === undefined) {
+      topicEnds = await transport.endOffsets(topic).catch(() => new Map<number, number>());
+      ends.set(topic, topicEnds);
+    }
+    if ((topicEnds.get(Number(key.slice(at + 1))) ?? 0) < next) bases.set(key, next);
+  }
+  return bases;
 }
 
 /**
