@@ -83,7 +83,7 @@ describe('run refuses what it cannot do before spending any work (exit 2, one li
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe('astro-stream: config error: problem file /missing.jsonl does not exist');
     expect(existsSync(out)).toBe(false);
-  });
+  }, 180_000);
 
   it('names the domain and the policies that can serve it when the policy cannot', async () => {
     const file = join(root, 'math.jsonl');
@@ -93,7 +93,7 @@ describe('run refuses what it cannot do before spending any work (exit 2, one li
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/the onnx policy searches countdown problems only, and these problems are math: use --policy openai or --policy dry-run/);
     expect(existsSync(out)).toBe(false);
-  });
+  }, 180_000);
 
   it('asks for field names when it cannot tell them', async () => {
     const file = join(root, 'unknown.jsonl');
@@ -101,7 +101,7 @@ describe('run refuses what it cannot do before spending any work (exit 2, one li
     const result = await runCli(['run', '--policy', 'dry-run', '--file', file, '--out', join(root, 'never-3')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/pass --preset .*or --question and --answer\/--solution/);
-  });
+  }, 180_000);
 });
 
 describe('exit codes of a run whose problems fail', () => {

@@ -92,5 +92,5 @@ describe('serve-policy --max-queue', () => {
     const bad = await runCli(['serve-policy', '--max-queue', '-1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--max-queue must be >= 0/);
-  });
+  }, 180_000);
 });

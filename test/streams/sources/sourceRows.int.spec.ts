@@ -82,7 +82,7 @@ pq.write_table(t, sys.argv[1])`;
     expect(JSON.parse(b.meta_json ?? '{}')).toMatchObject({ idx: '9007199254740993', blob: 'abc', tags: null, info: null, price: null });
     // The row's bytes (what a dead letter would carry) are the row as JSON.
     expect(JSON.parse(Buffer.from(items[1]?.row.bytes ?? []).toString())).toMatchObject({ idx: '9007199254740993', question: 'What is 4+4?' });
-  });
+  }, 120_000);
 
   it('turns a row that cannot be decoded into a failure of that row only', async () => {
     const file = join(root, 'corrupt.parquet');
@@ -99,7 +99,7 @@ open(sys.argv[1], 'wb').write(data)`;
     const items = await collect(readParquetRows(file, mapping));
     expect(items.map((i) => i.result.ok)).toEqual([true, false, true]);
     expect(items[1]?.result.ok === false && items[1].result.error).toMatchObject({ kind: 'decode', message: expect.stringMatching(/corrupt\.parquet row 2: cannot decode/) });
-  });
+  }, 120_000);
 
   it('rejects a file that is not Parquet as a config error naming it', async () => {
     const file = join(root, 'not.parquet');
