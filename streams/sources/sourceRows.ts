@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type FileMetaData } from 'hyparquet';
 import { AppError } from '../../operators/common/errors.js';
@@ -36,7 +37,6 @@ export interface SourceReadOptions {
 /** Default longest parsed line: rows may carry large fields the mapping never reads. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 const NEWLINE = 0x0a;
 
@@ -61,14 +61,15 @@ export async function* readJsonlRows(path: string, mapping: ProblemFieldMapping,
     size += segment.byteLength;
     const room = maxLine - held;
     if (room <= 0) return;
+    // Views into the stream's chunks (a file stream hands out a new buffer per chunk): a line
+    // inside one chunk is never copied.
     const kept = segment.byteLength > room ? segment.subarray(0, room) : segment;
-    // Copied: the stream may reuse its chunk buffers.
-    parts.push(Buffer.from(kept));
+    parts.push(kept);
     held += kept.byteLength;
   };
   const finish = (): SourceItem | undefined => {
     index += 1;
-    const bytes = Buffer.concat(parts, held);
+    const bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, held);
     const full = size;
     parts = [];
     held = 0;
@@ -76,7 +77,7 @@ export async function* readJsonlRows(path: string, mapping: ProblemFieldMapping,
     return lineItem(path, index, bytes, full, maxLine, keep, mapping);
   };
   try {
-    for await (const chunk of handle.createReadStream({ highWaterMark: 1024 * 1024 })) {
+    for await (const chunk of handle.createReadStream({ highWaterMark: 64 * 1024, autoClose: false })) {
       const data = chunk as Buffer;
       let at = 0;
       for (let nl = data.indexOf(NEWLINE, at); nl !== -1; nl = data.indexOf(NEWLINE, at)) {
@@ -102,12 +103,9 @@ function lineItem(path: string, index: number, held: Buffer, size: number, maxLi
   const where = `${path} line ${index}`;
   const row: SourceRow = { where, index, bytes: held.byteLength > keep ? held.subarray(0, keep) : held, size };
   if (size > maxLine) return { row, result: fail(new AppError('too_large', `${where}: ${size} bytes, over the ${maxLine} bytes a line may have`)) };
-  let text: string;
-  try {
-    text = utf8.decode(index === 1 ? stripBom(held) : held);
-  } catch {
-    return { row, result: fail(new AppError('decode', `${where}: not valid UTF-8`)) };
-  }
+  const body = index === 1 ? stripBom(held) : held;
+  if (!isUtf8(body)) return { row, result: fail(new AppError('decode', `${where}: not valid UTF-8`)) };
+  const text = body.toString('utf8');
   if (text.trim().length === 0) return undefined;
   let parsed: unknown;
   try {
@@ -147,7 +145,7 @@ export async function* readParquetRows(path: string, mapping: ProblemFieldMappin
     const end = Math.min(total, start + CHUNK_ROWS);
     let rows: unknown[] | undefined;
     try {
-      rows = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end });
+      rows = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end, utf8: false });
     } catch {
       rows = undefined;
     }
@@ -157,7 +155,7 @@ export async function* readParquetRows(path: string, mapping: ProblemFieldMappin
       if (rows !== undefined) raw = rows[i - start];
       else {
         try {
-          raw = (await parquetReadObjects({ file, metadata, rowStart: i, rowEnd: i + 1 }))[0];
+          raw = (await parquetReadObjects({ file, metadata, rowStart: i, rowEnd: i + 1, utf8: false }))[0];
         } catch (error) {
           yield { row: { where, index: i + 1, bytes: new Uint8Array(0), size: 0 }, result: fail(new AppError('decode', `${where}: cannot decode (${error instanceof Error ? error.message : String(error)})`)) };
           continue;

@@ -123,7 +123,7 @@ describe('the problem admission gate', () => {
     expect(results.map((r) => r.kind)).toEqual(['problem', 'duplicate', 'dead', 'dead']);
     const [, , c, b] = results;
     expect(c?.kind === 'dead' && c.letter).toMatchObject({ error_kind: 'duplicate', stage: 'source', source_offset: 3, failed_at: 42, value_base64: Buffer.from(conflict.row.bytes).toString('base64') });
-    expect(c?.kind === 'dead' && c.letter.reason).toMatch(/f line 3: problem id p-12 was already read from f line 1 with different content/);
+    expect(c?.kind === 'dead' && c.letter.reason).toMatch(/f line 3: problem id p-12 was already read from row\/line 1 with different content/);
     expect(b?.kind === 'dead' && b.letter).toMatchObject({ error_kind: 'too_large', value_bytes: big.row.size });
     expect(b?.kind === 'dead' && b.letter.reason).toMatch(/over the 400 bytes a record of astro.problems.v1 may have/);
   });
