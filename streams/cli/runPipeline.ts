@@ -235,7 +235,8 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
     });
     const relinearize = resume?.treesToRelinearize ?? [];
     if (stopRequested() === undefined) {
-      if (relinearize.length > 0) await producer.send(TREES_TOPIC, relinearize.map((t) => ({ key: t.tree_id, value: SearchTreeCodec.encode(t) })));
+      // Keyed as the search stage keys trees (by problem id): the same partition, so the tree sink sees the archived copy and drops it.
+      if (relinearize.length > 0) await producer.send(TREES_TOPIC, relinearize.map((t) => ({ key: t.problem_id, value: SearchTreeCodec.encode(t) })));
       await producer.send(PROBLEMS_TOPIC, admitted.records);
     }
     try {
