@@ -25,7 +25,7 @@ export interface ProblemAdmissionConfig {
 
 export interface ProblemAdmissionDeps {
   readonly clock: () => number;
-  /** Counts `source.problems`, `source.dead_lettered`, `source.duplicate_rows`, `source.conflicting_ids`. */
+  /** Counts `source.problems`, `source.dead_lettered` (and `stage.dead_letters{stage="source"}`), `source.duplicate_rows`, `source.conflicting_ids`. */
   readonly metrics?: Metrics;
 }
 
@@ -54,6 +54,8 @@ export function createProblemAdmission(config: ProblemAdmissionConfig, deps: Pro
   const rows: number[] = [];
   const dead = (row: SourceRow, error: AppError): Admission => {
     metrics.increment('source.dead_lettered');
+    // As the stages count theirs, so an exporter reports every dead letter in one family.
+    metrics.increment('stage.dead_letters', 1, { stage: 'source', topic: config.topic, kind: error.kind });
     return { kind: 'dead', letter: sourceDeadLetter(row, error, config.topic, deps.clock()) };
   };
   return {
