@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Bool, Field, Float64, Int32, Schema, TimestampMillisecond, Utf8 } from 'apache-arrow';
-import { nullableField } from './arrow.js';
+import { nullableField, optionalField } from './arrow.js';
 import { jsonCodec, type Codec } from './codec.js';
 
 /** Suffix of every dead-letter topic: `<topic>.dlq`. */
@@ -14,8 +14,12 @@ export const DeadLetter = z.object({
   source_partition: z.number().int().nonnegative(),
   source_offset: z.number().int().nonnegative(),
   key: z.string().nullable(),
-  /** Original bytes, base64. */
+  /** Original bytes, base64 (only their first part when `value_truncated`). */
   value_base64: z.string(),
+  /** Size of the original record in bytes, when `value_base64` may not hold all of it. */
+  value_bytes: z.number().int().nonnegative().optional(),
+  /** True when the original was larger than a dead letter can carry and `value_base64` holds its first bytes. */
+  value_truncated: z.boolean().optional(),
   /** Stage that failed: `search`, `verify`, ... */
   stage: z.string(),
   /** ErrorKind of the failure. */
@@ -34,6 +38,8 @@ export const DeadLetterArrow = new Schema([
   new Field('source_offset', new Float64(), false),
   nullableField('key', new Utf8()),
   new Field('value_base64', new Utf8(), false),
+  optionalField('value_bytes', new Float64()),
+  optionalField('value_truncated', new Bool()),
   new Field('stage', new Utf8(), false),
   new Field('error_kind', new Utf8(), false),
   new Field('retriable', new Bool(), false),

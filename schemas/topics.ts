@@ -24,8 +24,14 @@ const FOREVER = -1;
  * searches (hundreds of nodes of kilobyte steps); a bigger record is dead-lettered, not fatal.
  */
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
-// A dead letter carries its record base64-encoded (4/3 of the size) plus the reason.
-const MAX_DEAD_LETTER_BYTES = 32 * 1024 * 1024;
+/** Largest record of a DLQ: a dead letter carries its record base64-encoded (4/3 of the size) plus the reason. */
+export const MAX_DEAD_LETTER_BYTES = 32 * 1024 * 1024;
+/**
+ * Most original bytes a dead letter carries: base64 of this many bytes plus 64 KiB for the other
+ * fields fits a DLQ record. A larger original (a 50 MB line of a problem file) keeps its first
+ * bytes, with its full size and `value_truncated`.
+ */
+export const MAX_DEAD_LETTER_ORIGINAL_BYTES = Math.floor((MAX_DEAD_LETTER_BYTES - 64 * 1024) / 4) * 3;
 
 interface TopicEntry {
   readonly spec: Omit<TopicSpec, 'name' | 'partitions'> & { readonly partitions?: number };

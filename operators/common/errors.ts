@@ -14,6 +14,8 @@ export type ErrorKind =
   | 'config' // invalid user configuration
   | 'stale' // a record produced by a policy version too far behind the trainer
   | 'too_large' // a record exceeds its topic's size limit (Kafka max.message.bytes)
+  | 'duplicate' // a record reuses the id of an earlier one with different content
+  | 'storage' // the output cannot be written (disk full, read-only file system): not a per-record failure, the process stops
   | 'internal'; // an unexpected failure that is still a per-record value
 
 /** A typed, serializable error. `retriable` says whether the same input may succeed later. */
@@ -33,6 +35,14 @@ export function toAppError(error: unknown, fallbackKind: ErrorKind = 'internal')
   if (error instanceof AppError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new AppError(fallbackKind, message, { cause: error });
+}
+
+/**
+ * Failures of the output itself (disk full, read-only file system, permissions): every other
+ * record would fail the same way, so they stop the stage instead of filling the DLQ.
+ */
+export function isStorageError(error: unknown): error is AppError {
+  return error instanceof AppError && error.kind === 'storage';
 }
 
 /**

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { AppError } from '../../operators/common/errors.js';
 import { createDashboardCommand } from './commands/dashboard.js';
 import { createDatasetCommand } from './commands/dataset.js';
@@ -37,9 +37,25 @@ export function createProgram(): Command {
   return program;
 }
 
+// A reader that stopped reading (`astro-stream dataset inspect DIR | head -1`) is not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+});
+
+/** Usage errors (a missing argument, an unknown option) are bad input: exit 2 like every config error. */
+function usageErrorsExit2(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) usageErrorsExit2(sub);
+}
+
+const program = createProgram();
+usageErrorsExit2(program);
 try {
-  await createProgram().parseAsync(process.argv);
+  await program.parseAsync(process.argv);
 } catch (error) {
+  // Commander has already printed its message (and the help after it); --help and --version are exit 0.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   // User-facing failures (bad config, unreachable broker) get one clear line, not a stack trace.
   if (error instanceof AppError) {
     process.stderr.write(`astro-stream: ${error.kind} error: ${error.message}\n`);

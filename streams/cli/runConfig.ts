@@ -33,9 +33,22 @@ export const RunConfig = z
     file: z.string().min(1).optional(),
     /** Field mapping preset of the file (math500, aime, amc, gsm8k); default: guessed from the file name. */
     preset: z.string().min(1).optional(),
+    /** Field names of the file's rows (instead of, or over, the preset): question, answer, solution, own id. */
+    fields: z
+      .object({ question: z.string().min(1), answer: z.string().min(1), solution: z.string().min(1), id: z.string().min(1) })
+      .partial()
+      .strict()
+      .optional(),
+    /** Source name recorded in every problem (and part of its id) instead of the preset's or the file's. */
+    sourceName: z.string().min(1).optional(),
     /** Seed of the problem generator, the search and the linearizer. */
     seed: z.number().int().default(7),
     out: z.string().min(1).default('out/run'),
+    /**
+     * A non-empty `out`: `new` refuses it, `resume` continues the run in it (problems whose trees
+     * are there are skipped), `overwrite` removes the dataset there first.
+     */
+    outMode: z.enum(['new', 'resume', 'overwrite']).default('new'),
     /** Domain of generated problems (file problems carry their own, `math` by default). */
     domain: z.enum(['countdown']).default('countdown'),
     /** Countdown difficulty: how many numbers (3–6). */

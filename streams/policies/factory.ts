@@ -44,6 +44,30 @@ export const PolicySettings = z
   .strict();
 export type PolicySettings = z.infer<typeof PolicySettings>;
 
+/**
+ * The problem domains each policy kind can search: the built-in network knows only Countdown's
+ * action space (a math problem would come back as a root-only tree); an LLM and the dry-run
+ * rehearsal work from the problem text and its reference solution in any domain.
+ */
+export const POLICY_DOMAINS: Readonly<Record<PolicySettings['kind'], readonly string[] | 'any'>> = {
+  onnx: ['countdown'],
+  openai: 'any',
+  'dry-run': 'any',
+};
+
+/**
+ * Fails with a `config` AppError naming the domain and the policies that can serve it when the
+ * policy `kind` cannot search problems of `domain`: checked at start, before any work is spent.
+ */
+export function assertPolicyServes(kind: PolicySettings['kind'], domain: string): void {
+  const served = POLICY_DOMAINS[kind];
+  if (served === 'any' || served.includes(domain)) return;
+  const able = Object.entries(POLICY_DOMAINS)
+    .filter(([, d]) => d === 'any' || d.includes(domain))
+    .map(([k]) => `--policy ${k}`);
+  throw new AppError('config', `the ${kind} policy searches ${served.join(', ')} problems only, and these problems are ${domain}: use ${able.join(' or ') || 'another policy'}`);
+}
+
 /** What building a policy may need from outside. */
 export interface PolicyFactoryDeps {
   readonly domainOf: (name: string) => Pick<Domain, 'prompt'>;

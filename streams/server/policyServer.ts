@@ -32,8 +32,17 @@ export interface PolicyServerConfig {
   readonly latencyMs: number;
   /** Requests generating at once; the rest wait in a FIFO queue. */
   readonly maxConcurrency: number;
+  /**
+   * Requests that may wait for a slot (reading their body or queued): beyond it a request is
+   * answered 429 with `Retry-After` at once, so memory stays bounded by about
+   * (maxConcurrency + maxQueue) × the 4 MiB body limit. Default {@link DEFAULT_MAX_QUEUE}.
+   */
+  readonly maxQueue?: number;
   readonly failures: FailureModes;
 }
+
+/** Default bound of the wait queue of `serve-policy`. */
+export const DEFAULT_MAX_QUEUE = 128;
 
 export interface PolicyServerDeps {
   /** The policy that answers (the built-in ONNX Countdown policy for `serve-policy`). */
@@ -61,6 +70,13 @@ export interface PolicyServerStats {
   readonly queue_ms_max: number;
   readonly queue_ms_mean: number;
   readonly choices: number;
+  /** Requests answered 429 because the wait queue was full. */
+  readonly rejected_queue_full: number;
+  /** Requests whose client disconnected while they waited: dropped without generating. */
+  readonly dropped_disconnected: number;
+  /** Most requests held at once (reading their body, queued or generating): never above max concurrency + `max_queue`. */
+  readonly peak_admitted: number;
+  readonly max_queue: number;
 }
 
 export interface RunningPolicyServer {
@@ -100,6 +116,12 @@ const COMPLETION_TOKENS = { kind: 'completion' } as const;
 export async function startPolicyServer(config: PolicyServerConfig, deps: PolicyServerDeps): Promise<RunningPolicyServer> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const limiter = createInFlightLimiter(config.maxConcurrency);
+  const maxQueue = config.maxQueue ?? DEFAULT_MAX_QUEUE;
+  // Admitted requests that do not hold a slot yet (reading their body, or queued for a slot).
+  let waiting = 0;
+  let peakAdmitted = 0;
+  let rejectedQueueFull = 0;
+  let droppedDisconnected = 0;
   let requests = 0;
   let served = 0;
   let errors = 0;
@@ -122,6 +144,10 @@ export async function startPolicyServer(config: PolicyServerConfig, deps: Policy
     queue_ms_max: queueMax,
     queue_ms_mean: queueCount === 0 ? 0 : queueTotal / queueCount,
     choices,
+    rejected_queue_full: rejectedQueueFull,
+    dropped_disconnected: droppedDisconnected,
+    peak_admitted: peakAdmitted,
+    max_queue: maxQueue,
   });
 
   const send = (res: ServerResponse, status: number, body: unknown): void => {
@@ -138,14 +164,47 @@ export async function startPolicyServer(config: PolicyServerConfig, deps: Policy
     requests += 1;
     const r = requests;
     const arrived = deps.clock();
-    const raw = await readBody(req);
-    const parsed = CompletionBody.safeParse(raw);
-    if (!parsed.success) {
-      sendError(res, 400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 'invalid_request_error');
+    // Full: every slot busy and `maxQueue` requests already waiting. Answered before the body is
+    // read, so a flood of large requests cannot grow memory.
+    const freeSlots = config.maxConcurrency - limiter.inFlight();
+    if (waiting - Math.max(0, freeSlots) >= maxQueue) {
+      rejectedQueueFull += 1;
+      // When a slot is likely free: the queue ahead drains maxConcurrency requests per latency.
+      const retryAfterS = Math.max(1, Math.ceil(((waiting / config.maxConcurrency + 1) * Math.max(config.latencyMs, 1)) / 1000));
+      res.setHeader('retry-after', String(retryAfterS));
+      res.setHeader('connection', 'close');
+      sendError(res, 429, `server busy: ${waiting} requests already wait for ${config.maxConcurrency} slots (--max-queue ${maxQueue}); retry after ${retryAfterS} s`, 'rate_limit_error');
+      req.resume();
       return;
     }
-    const body = parsed.data;
+    waiting += 1;
+    peakAdmitted = Math.max(peakAdmitted, waiting + limiter.inFlight());
+    // A client that gave up (timeout, cancelled retry) is gone: its request is not worth a slot.
+    let gone = false;
+    res.once('close', () => {
+      if (!res.writableFinished) gone = true;
+    });
+    let body: z.infer<typeof CompletionBody> | undefined;
+    try {
+      const raw = await readBody(req);
+      const parsed = CompletionBody.safeParse(raw);
+      if (!parsed.success) {
+        sendError(res, 400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 'invalid_request_error');
+        return;
+      }
+      body = parsed.data;
+    } finally {
+      if (body === undefined) waiting -= 1;
+    }
     await limiter.run(async () => {
+      waiting -= 1;
+      if (gone) {
+        droppedDisconnected += 1;
+        body = undefined;
+        return;
+      }
+      const request = body as z.infer<typeof CompletionBody>;
+      body = undefined;
       const waited = deps.clock() - arrived;
       queueTotal += waited;
       queueCount += 1;
@@ -154,7 +213,7 @@ export async function startPolicyServer(config: PolicyServerConfig, deps: Policy
       if (slow) injected.slow += 1;
       // The emulated latency is the generation time: the real compute runs inside it, not after it,
       // so a slot is held for max(latency, compute) as on a real server.
-      const computed = completeWithPolicy(deps.policy, { ...body, stop: typeof body.stop === 'string' ? [body.stop] : body.stop }, r).then(
+      const computed = completeWithPolicy(deps.policy, { ...request, stop: typeof request.stop === 'string' ? [request.stop] : request.stop }, r).then(
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
       );

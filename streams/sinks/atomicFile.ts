@@ -1,10 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../operators/common/errors.js';
 
 /** Temp files start with a dot and end with this, so `*.parquet` / `*.arrow` globs never see them. */
 const TEMP_SUFFIX = '.tmp';
+
+// errno codes that mean the output itself is unusable, not this one write: every later write
+// would fail too, so they are `storage` errors (the process stops) rather than `sink` errors.
+const STORAGE_CODES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EIO: 'input/output error',
+  EFBIG: 'file too large for the file system',
+};
+
+/**
+ * The error of a failed write to `path`: a `storage` AppError when the file system refuses all
+ * writes (disk full, read-only, no permission), naming the cause in words and its code; otherwise
+ * a `sink` AppError with the message.
+ */
+export function writeErrorOf(path: string, error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const words = code === undefined ? undefined : STORAGE_CODES[code];
+  if (words !== undefined) return new AppError('storage', `cannot write ${path}: ${words} (${code})`, { cause: error });
+  return new AppError('sink', `cannot write ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+// Host and pid of this process in every temp name: a later start can tell a dead writer's
+// leftovers (removed at once) from a live writer's file on the same host (kept).
+const HOST = hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'host';
+const OWNER = `${HOST}-${process.pid}`;
 
 /**
  * Writes `bytes` to `path` so that readers see either the old file or the whole new one, and a
@@ -15,7 +46,7 @@ const TEMP_SUFFIX = '.tmp';
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${randomUUID()}${TEMP_SUFFIX}`);
+  const temp = join(dir, `.${basename(path)}.${OWNER}.${randomUUID()}${TEMP_SUFFIX}`);
   try {
     const file = await open(temp, 'wx');
     try {
@@ -32,7 +63,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     await fsyncDir(dir);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
-    throw new AppError('sink', `cannot write ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw writeErrorOf(path, error);
   }
 }
 
@@ -48,28 +79,59 @@ async function fsyncDir(dir: string): Promise<void> {
 /** Options of `removeStaleTempFiles`. */
 export interface StaleTempOptions {
   /**
-   * Only temp files last modified at least this long ago are removed (default 1 hour): another
+   * Temp files whose writer cannot be identified as dead (another host, or an older name without
+   * the owner) are removed only once last modified this long ago (default 1 hour): another
    * process of the same consumer group may be writing into the same directory right now.
+   * Temp files of a dead process of this host are removed at once. 0 removes every temp file
+   * (a directory this process owns alone, e.g. `run --out`).
    */
   readonly olderThanMs?: number;
   /** Epoch ms clock (injected for tests). */
   readonly now?: () => number;
 }
 
-/** Removes temp files that crashed writers left in `dir`; returns how many. Call before writing into a directory again. */
+/** True when `name` is a temp file of a process on this host that no longer runs. */
+function deadWriterOnThisHost(name: string): boolean {
+  const parts = name.slice(0, -TEMP_SUFFIX.length).split('.');
+  const owner = parts.at(-2) ?? '';
+  const dash = owner.lastIndexOf('-');
+  if (dash <= 0 || owner.slice(0, dash) !== HOST) return false;
+  const pid = Number(owner.slice(dash + 1));
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: the process exists under another user.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Removes temp files that crashed writers left in `dir`; returns how many. Call before writing
+ * into a directory again. A temp file of a dead process on this host goes at once; others once
+ * older than `olderThanMs`.
+ */
 export async function removeStaleTempFiles(dir: string, options: StaleTempOptions = {}): Promise<number> {
   const olderThanMs = options.olderThanMs ?? 3_600_000;
   const now = (options.now ?? Date.now)();
   const names = await readdir(dir).catch(() => [] as string[]);
   let removed = 0;
-  for (const name of names.filter((n) => n.startsWith('.') && n.endsWith(TEMP_SUFFIX))) {
+  for (const name of names.filter(isTempFileName)) {
     const path = join(dir, name);
     const info = await stat(path).catch(() => undefined);
-    // Gone already (its writer renamed it) or too fresh to be an orphan.
-    if (info === undefined || now - info.mtimeMs < olderThanMs) continue;
+    // Gone already (its writer renamed it) or too fresh to be an orphan of an unknown writer.
+    if (info === undefined) continue;
+    if (olderThanMs > 0 && now - info.mtimeMs < olderThanMs && !deadWriterOnThisHost(name)) continue;
     if (await unlink(path).then(() => true, () => false)) removed++;
   }
   return removed;
+}
+
+/** True for the names `writeFileAtomic` gives its temp files. */
+export function isTempFileName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
 }
 
 // Kafka topic names are [a-zA-Z0-9._-]; anything else would not be a safe file name either.
@@ -103,4 +165,21 @@ export function sequenceFileName(prefix: string, sequence: number, ext: string):
 
 function pad(n: number): string {
   return String(n).padStart(OFFSET_DIGITS, '0');
+}
+
+const SHARD_NAME = /^([a-zA-Z0-9._-]+)-p(\d+)-(\d{12,})-(\d{12,})\.[a-z]+$/;
+const SEQUENCE_NAME = /^([a-zA-Z0-9._-]+)-(\d{12,})\.[a-z]+$/;
+
+/**
+ * The origin a shard's file name records (the inverse of `shardFileName` / `sequenceFileName`);
+ * undefined for any other name.
+ */
+export function parseShardFileName(name: string): { topic: string | null; partition: number | null; first_offset: number | null; last_offset: number | null; sequence: number | null } | undefined {
+  const shard = SHARD_NAME.exec(name);
+  if (shard !== null) {
+    return { topic: shard[1] as string, partition: Number(shard[2]), first_offset: Number(shard[3]), last_offset: Number(shard[4]), sequence: null };
+  }
+  const sequence = SEQUENCE_NAME.exec(name);
+  if (sequence !== null) return { topic: null, partition: null, first_offset: null, last_offset: null, sequence: Number(sequence[2]) };
+  return undefined;
 }

@@ -64,6 +64,11 @@ export const DatasetManifest = z.object({
   counts: z.record(z.string(), z.number()),
   sources: z.array(DatasetSource),
   files: z.array(ShardFile),
+  /**
+   * Present when the run that wrote the manifest stopped before its input was done (a signal,
+   * a full disk). The listed files are whole; `counts` say how far it got. Absent = complete.
+   */
+  interrupted: z.object({ reason: z.string(), at: z.number() }).optional(),
 });
 export type DatasetManifest = z.infer<typeof DatasetManifest>;
 

@@ -41,6 +41,52 @@ export function isProblemPreset(name: string): name is ProblemPreset {
   return Object.hasOwn(PROBLEM_PRESETS, name);
 }
 
+/** How a command names the fields of a problem file: a preset, field names, or both (fields win). */
+export interface FieldFlags {
+  readonly preset?: string | undefined;
+  readonly question?: string | undefined;
+  readonly answer?: string | undefined;
+  readonly solution?: string | undefined;
+  readonly id?: string | undefined;
+  /** Recorded as `Problem.source` (and part of every id) instead of the preset's or the file's name. */
+  readonly sourceName?: string | undefined;
+}
+
+const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * The field mapping of a problem file, shared by `run` and `source`: `--preset` (else the preset
+ * whose name starts the file name: math500.jsonl → math500), with `--question`, `--answer`,
+ * `--solution`, `--id` overriding its fields; without a preset, `--question` and one of
+ * `--answer`/`--solution` are needed and the source is named after the file. `--source-name`
+ * names the source either way. A mapping that cannot be made is a `config` AppError.
+ */
+export function mappingFor(file: string, flags: FieldFlags): ProblemFieldMapping {
+  const names = Object.keys(PROBLEM_PRESETS).join(', ');
+  if (flags.preset !== undefined && !isProblemPreset(flags.preset)) throw new AppError('config', `unknown --preset ${JSON.stringify(flags.preset)}; presets: ${names}`);
+  if (flags.sourceName !== undefined && !SOURCE_NAME.test(flags.sourceName)) throw new AppError('config', `--source-name must be letters, digits, '.', '_' or '-', got ${JSON.stringify(flags.sourceName)}`);
+  const fileName = file.split('/').pop() ?? file;
+  const base = fileName.toLowerCase();
+  const preset: ProblemFieldMapping | undefined =
+    flags.preset !== undefined
+      ? PROBLEM_PRESETS[flags.preset as ProblemPreset]
+      : flags.question !== undefined
+        ? undefined
+        : Object.entries(PROBLEM_PRESETS).find(([key, m]) => base.startsWith(key) || base.startsWith(m.source))?.[1];
+  if (preset === undefined && (flags.question === undefined || (flags.answer === undefined && flags.solution === undefined))) {
+    throw new AppError('config', `cannot tell the fields of ${file}: pass --preset (${names}), or --question and --answer/--solution field names`);
+  }
+  const fileSource = fileName.replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'file';
+  return {
+    ...(preset ?? { source: fileSource, question: flags.question as string }),
+    ...(flags.question === undefined ? {} : { question: flags.question }),
+    ...(flags.answer === undefined ? {} : { answer: flags.answer }),
+    ...(flags.solution === undefined ? {} : { solution: flags.solution }),
+    ...(flags.id === undefined ? {} : { id: flags.id }),
+    ...(flags.sourceName === undefined ? {} : { source: flags.sourceName }),
+  };
+}
+
 /**
  * Maps one decoded row to a Problem. `where` names the row (`line 12`, `row 7`) in the failure
  * reason, so a bad row can be found in its file.

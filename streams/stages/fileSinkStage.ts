@@ -25,6 +25,12 @@ export interface FileSinkStageConfig<In, Row> {
   /** The row's deterministic id (trace id, tree id): at most one row per id in the dataset. */
   readonly idOf: (row: Row) => string;
   readonly batch: ShardBatcherConfig;
+  /**
+   * Added to the offsets that name shard files, per `topic:partition`: a run continued in a
+   * directory on an in-process transport (whose offsets restart at 0) names its files after the
+   * ones already there instead of over them.
+   */
+  readonly offsetBase?: ReadonlyMap<string, number>;
 }
 
 export interface FileSinkStage<In> {
@@ -68,8 +74,9 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
     }
     if (fresh.length < rows.length) dropped += rows.length - fresh.length;
     if (fresh.length === 0) return;
+    const base = config.offsetBase?.get(`${position.topic}:${position.partition}`) ?? 0;
     try {
-      written.push(await writer.writeShard(fresh, position));
+      written.push(await writer.writeShard(fresh, base === 0 ? position : { ...position, firstOffset: position.firstOffset + base, lastOffset: position.lastOffset + base }));
     } catch (error) {
       for (const row of fresh) ids.delete(config.idOf(row));
       throw error;

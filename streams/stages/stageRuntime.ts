@@ -1,5 +1,5 @@
 import { mergeMap, tap, type Subscription } from 'rxjs';
-import { AppError, isProgrammerError, toAppError } from '../../operators/common/errors.js';
+import { AppError, isProgrammerError, isStorageError, toAppError } from '../../operators/common/errors.js';
 import type { Logger, Metrics } from '../../operators/common/metrics.js';
 import type { Result } from '../../operators/common/result.js';
 import { DEFAULT_RETRY, withRetry, type RetryConfig } from '../../operators/common/retry.js';
@@ -151,7 +151,8 @@ export async function startStage<In>(spec: StageSpec<In>, deps: StageDeps): Prom
         { sleep, random, onRetry: (error, attempt, delayMs) => deps.logger.warn(`${spec.name}: retry ${attempt} in ${delayMs} ms`, { reason: error.message }) },
       );
     } catch (error) {
-      if (isProgrammerError(error)) throw error;
+      // A full or read-only disk fails every record alike: stop (uncommitted) rather than fill the DLQ.
+      if (isProgrammerError(error) || isStorageError(error)) throw error;
       await deadLetter(record, toAppError(error));
       return;
     }

@@ -34,7 +34,12 @@ export interface TopologyConfig {
   readonly verifyTimeoutMs: number;
   /** Dataset directory of the sink stage. */
   readonly out: string;
-  readonly sink: { readonly maxRecords: number; readonly lingerMs: number };
+  readonly sink: {
+    readonly maxRecords: number;
+    readonly lingerMs: number;
+    /** Per `topic:partition`, added to the offsets in shard file names (a resumed in-process run; see fileSinkStage). */
+    readonly offsetBase?: ReadonlyMap<string, number>;
+  };
 }
 
 export interface TopologyDeps {
@@ -98,6 +103,7 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
           toRows: (t) => [t],
           idOf: (t) => t.trace_id,
           batch: config.sink,
+          ...(config.sink.offsetBase === undefined ? {} : { offsetBase: config.sink.offsetBase }),
         },
         { subdir: TRACES_SUBDIR, writeShard: (rows, p) => traceSink.writeShard(rows, p), readIds: (path) => readParquetIds(path, 'trace_id') },
         (rows) => countTraces(rows, metrics),
@@ -113,6 +119,7 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
           toRows: (t) => [t],
           idOf: (t) => t.tree_id,
           batch: config.sink,
+          ...(config.sink.offsetBase === undefined ? {} : { offsetBase: config.sink.offsetBase }),
         },
         { subdir: TREES_SUBDIR, writeShard: (rows, p) => treeSink.writeShard(rows, p), readIds: (path) => readArrowIds(path, 'tree_id') },
       );

@@ -50,6 +50,12 @@ export interface TrainingRunDeps {
   readonly command?: string;
   /** Prometheus exporter (`--metrics-port`): receives every count and watches the stages. */
   readonly exporter?: PipelineExporter;
+  /**
+   * Polled: once it returns a reason (a signal's name), the run stops feeding problems and shuts
+   * down as at its deadline (in-flight work finished or abandoned, sinks flushed, final version
+   * published), and the manifest and summary say it was interrupted.
+   */
+  readonly stopRequested?: () => string | undefined;
 }
 
 export interface TrainingProgress {
@@ -77,6 +83,8 @@ export interface TrainingSummary {
   /** Producers' time blocked at the staleness bound (ms, summed over search and rollout). */
   readonly producersWaitingMs: number;
   readonly counters: Readonly<Record<string, number>>;
+  /** Why the run stopped before its deadline (`SIGINT`), or null. */
+  readonly interrupted: string | null;
 }
 
 /**
@@ -183,9 +191,12 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
   let generatedCount = 0;
   let heldOutSkipped = 0;
   let lastProgress = started;
+  let interrupted: string | undefined;
   const deadline = started + train.minutes * 60_000;
   try {
     while (clock() < deadline && fatal === undefined && (train.untilSteps === undefined || trainer.stats().steps < train.untilSteps)) {
+      interrupted = deps.stopRequested?.();
+      if (interrupted !== undefined) break;
       // On-demand source: problem i depends only on (seed, i), so feeding in slices equals one long list.
       const lag = await lagOf(transport, { groupId: STAGE_GROUPS.search, topic: PROBLEMS_TOPIC });
       if (lag < train.sourceAhead) {
@@ -238,6 +249,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
     counts: { ...counters, problems: fed },
     sources: sourcesFromFiles(files),
     files,
+    ...(interrupted === undefined ? {} : { interrupted: { reason: interrupted, at: clock() } }),
   });
   return {
     startedAt: started,
@@ -251,6 +263,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
     newestPolicy: stats.published.at(-1)?.path ?? null,
     producersWaitingMs: searchGate.waitedMs() + rolloutGate.waitedMs(),
     counters,
+    interrupted: interrupted ?? null,
   };
 }
 
@@ -258,6 +271,7 @@ export async function runTraining(config: RunConfig, train: TrainConfig, deps: T
 export function formatTrainingSummary(s: TrainingSummary): string {
   const pct = (ms: number): string => `${((ms / Math.max(s.wallMs, 1)) * 100).toFixed(1)}%`;
   return [
+    s.interrupted === null ? '' : `INTERRUPTED: ${s.interrupted} (the dataset and manifest hold what was complete)`,
     `trained for ${(s.wallMs / 60_000).toFixed(1)} min: ${s.problemsFed} problems, ${s.trees} trees (${s.validTrees} valid), ${s.traces} traces, ${s.rolloutGroups} rollout groups`,
     `trainer: ${s.trainer.steps} steps, ${s.trainer.rowsTrained} rows, ${s.trainer.published.length} versions (newest v${s.trainer.version})`,
     `time: trainer waiting for data ${pct(s.trainer.waitingForDataMs)}, producers waiting for the trainer ${pct(s.producersWaitingMs)}`,

@@ -159,9 +159,11 @@ export const arbDeadLetter: fc.Arbitrary<DeadLetter> = fc.record({
   source_offset: fc.nat(),
   key: fc.option(text, { nil: null }),
   value_base64: fc.base64String(),
+  value_bytes: fc.nat(),
+  value_truncated: fc.boolean(),
   stage: nonEmpty,
   error_kind: nonEmpty,
   retriable: fc.boolean(),
   reason: text,
   failed_at: epochMs,
-});
+}, { requiredKeys: ['source_topic', 'source_partition', 'source_offset', 'key', 'value_base64', 'stage', 'error_kind', 'retriable', 'reason', 'failed_at'] });

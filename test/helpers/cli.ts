@@ -35,7 +35,12 @@ export function runCli(args: readonly string[], options: { readonly cwd?: string
 /** A long-running `astro-stream` process (a stage) whose output is kept for failure messages. */
 export interface CliProcess {
   readonly pid: number;
+  /** stdout and stderr interleaved. */
   output(): string;
+  stdout(): string;
+  stderr(): string;
+  /** Sends a signal without waiting. */
+  signal(signal: NodeJS.Signals): void;
   /** Sends `signal` and resolves with the exit code (or signal) once the process is gone. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -44,12 +49,25 @@ export interface CliProcess {
 export function startCli(args: readonly string[], options: { readonly cwd?: string } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString();
+    stderr += d.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   return {
     pid: child.pid ?? -1,
     output: () => output,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    signal: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
     exited,
     stop: async (signal = 'SIGTERM', timeoutMs = 60_000) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -21,7 +21,7 @@ import { readParquetProblems } from '../../sources/readParquetProblems.js';
 import { evaluatePolicy, evaluateSamples, parseEvalSearch, rolloutSampler, type EvalResponse, type EvalSearch, type ResponseSampler } from '../../trainer/evaluatePolicy.js';
 import { intFlag, numberFlag } from '../runConfig.js';
 import { stderrLogger } from '../util.js';
-import { mappingFor } from './run.js';
+import { mappingFor } from '../../sources/problemMapping.js';
 
 interface EvalFlags {
   readonly policy: string;
@@ -143,7 +143,7 @@ async function evalProblems(flags: EvalFlags): Promise<{ problems: Problem[]; na
   if (flags.preset !== undefined && !isProblemPreset(flags.preset)) throw new AppError('config', `unknown --preset ${JSON.stringify(flags.preset)}; known: ${Object.keys(PROBLEM_PRESETS).join(', ')}`);
   const file = flags.file ?? join(resolve(flags.datasetsDir), PRESET_FILES[flags.preset as ProblemPreset]);
   if (!existsSync(file)) throw new AppError('config', `no problem file ${file}; pass --file or --datasets-dir`);
-  const mapping = mappingFor(file, flags.preset);
+  const mapping = mappingFor(file, { preset: flags.preset });
   const problems: Problem[] = [];
   const logger = stderrLogger('eval');
   try {

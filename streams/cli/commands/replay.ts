@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import { Command } from 'commander';
+import { prepareDatasetDir } from '../../sinks/datasetDir.js';
 import { domainOf } from '../../../domains/registry.js';
 import { AppError } from '../../../operators/common/errors.js';
 import { InMemoryMetrics } from '../../../operators/common/metrics.js';
@@ -68,10 +68,9 @@ function flagLayer(flags: ReplayFlags): Record<string, unknown> {
   };
 }
 
-/** An output directory must be new or empty: a rebuild never mixes with an older dataset's files. */
+/** An output directory must be new or empty (a rebuild never mixes with an older dataset's files) and writable. */
 async function requireEmptyDir(dir: string): Promise<void> {
-  const entries = await readdir(dir).catch(() => [] as string[]);
-  if (entries.length > 0) throw new AppError('config', `--out ${dir} is not empty; a replay writes a new dataset directory`);
+  await (await prepareDatasetDir(dir, 'new', { notEmptyHint: 'a replay writes a new dataset directory' })).releaseReserve();
 }
 
 /** Human-readable replay report. */

@@ -1,41 +1,18 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
 import { Command } from 'commander';
-import { domainOf } from '../../../domains/registry.js';
 import { AppError } from '../../../operators/common/errors.js';
-import { configHash } from '../../../operators/common/hash.js';
-import { InMemoryMetrics, type Logger } from '../../../operators/common/metrics.js';
-import { linearizeConfigHash, linearizerId } from '../../../operators/linearize/linearizeConfig.js';
-import { verifierId } from '../../../operators/verify/verifier.js';
-import { DeadLetterCodec, DLQ_SUFFIX, type DeadLetter } from '../../../schemas/deadLetter.js';
-import { PROBLEMS_TOPIC, ProblemCodec, type Problem } from '../../../schemas/problem.js';
-import { allTopicSpecs } from '../../../schemas/topics.js';
-import { sourcesFromFiles, writeManifest, type DatasetManifest } from '../../sinks/manifest.js';
-import { ParquetEncoder } from '../../sinks/parquetEncoder.js';
-import type { Policy } from '../../../operators/mcts/policy.js';
-import { createPolicy } from '../../policies/factory.js';
-import { tokenizerFor } from '../../policies/policyTokenizer.js';
-import { createLlmJudge, createLlmRewriter, type OpenAiPolicy } from '../../policies/openai/index.js';
-import type { LinearizeExtras } from '../../stages/linearizeStage.js';
-import { isProblemPreset, PROBLEM_PRESETS, type ProblemFieldMapping } from '../../sources/problemMapping.js';
-import { readJsonlProblems } from '../../sources/readJsonlProblems.js';
-import { readParquetProblems } from '../../sources/readParquetProblems.js';
-import { waitForDrain } from '../../stages/drain.js';
-import { PIPELINE_EDGES, startTopology } from '../../stages/topology.js';
+import { prepareDatasetDir } from '../../sinks/datasetDir.js';
 import { createKafkaTransport } from '../../transport/kafka/kafkaTransport.js';
-import { createMemoryTransport } from '../../transport/memoryTransport.js';
-import type { Producer, Transport } from '../../transport/transport.js';
-import { startProgress } from '../progress.js';
 import { intFlag, numberFlag, parseRewrite, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile, type RunConfig } from '../runConfig.js';
-import { topologyConfigOf } from '../topologyConfig.js';
+import { runPipeline } from '../runPipeline.js';
+import { EXIT_INTERRUPTED, watchStopSignals, type StopSignals } from '../signals.js';
+import { exitCodeOf, formatSummary } from '../summary.js';
 import { formatTrainingSummary, runTraining } from '../../trainer/runWithTraining.js';
 import { parseTrainConfig, type TrainConfig } from '../../trainer/trainConfig.js';
-import { formatSummary, summarize, type RunSummary } from '../summary.js';
 import { ASTRO_STREAM_VERSION, stderrLogger } from '../util.js';
-import { countDomainVerdicts } from '../../metrics/countVerdicts.js';
 import type { PipelineExporter } from '../../metrics/metricsEndpoint.js';
 import { addMetricsOptions, metricsEndpointFromFlags, type MetricsFlags } from '../../metrics/metricsFlags.js';
-import { timedPolicy } from '../../metrics/timedPolicy.js';
+
+export { runPipeline, type RunDeps } from '../runPipeline.js';
 
 interface RunFlags {
   readonly train?: boolean;
@@ -70,6 +47,19 @@ interface RunFlags {
   readonly mistakeRate?: number;
   readonly selfEval?: number;
   readonly rewrite?: string;
+  readonly question?: string;
+  readonly answer?: string;
+  readonly solution?: string;
+  readonly id?: string;
+  readonly sourceName?: string;
+  readonly resume?: boolean;
+  readonly overwrite?: boolean;
+}
+
+/** `--resume` / `--overwrite` → the config's outMode (absent when neither: the config file or the default decides). */
+function outModeOf(flags: RunFlags): RunConfig['outMode'] | undefined {
+  if (flags.resume === true && flags.overwrite === true) throw new AppError('config', '--resume and --overwrite exclude each other: continue the run in --out, or start it clean');
+  return flags.resume === true ? 'resume' : flags.overwrite === true ? 'overwrite' : undefined;
 }
 
 /** Turns flags into a config layer (only the flags the user gave). */
@@ -85,6 +75,9 @@ function flagsToLayer(flags: RunFlags): Record<string, unknown> {
     source: flags.source ?? (flags.file === undefined ? undefined : flags.file.endsWith('.parquet') ? 'parquet' : 'jsonl'),
     file: flags.file,
     preset: flags.preset,
+    fields: { question: flags.question, answer: flags.answer, solution: flags.solution, id: flags.id },
+    sourceName: flags.sourceName,
+    outMode: outModeOf(flags),
     partitions: flags.partitions,
     policy: {
       kind: flags.policy,
@@ -104,193 +97,33 @@ function flagsToLayer(flags: RunFlags): Record<string, unknown> {
   };
 }
 
-/** Everything a run needs from outside: injected so tests can drive a run in-process. */
-export interface RunDeps {
-  readonly transport?: Transport;
-  readonly logger?: Logger;
-  readonly clock?: () => number;
-  readonly progress?: NodeJS.WriteStream | null;
-  readonly command?: string;
-  /** OpenAI API key for `--policy openai` (the CLI passes `OPENAI_API_KEY`). */
-  readonly apiKey?: string;
-  /** Prometheus exporter (`--metrics-port`): receives every count and watches the stages. */
-  readonly exporter?: PipelineExporter;
-}
-
-/** Field mapping for a problem file: `--preset`, else the preset whose name starts the file name (math500.jsonl → math500). */
-export function mappingFor(file: string, preset: string | undefined): ProblemFieldMapping {
-  if (preset !== undefined) {
-    if (!isProblemPreset(preset)) throw new AppError('config', `unknown --preset ${JSON.stringify(preset)}; known: ${Object.keys(PROBLEM_PRESETS).join(', ')}`);
-    return PROBLEM_PRESETS[preset];
-  }
-  const name = basename(file).toLowerCase();
-  const found = Object.entries(PROBLEM_PRESETS).find(([key, m]) => name.startsWith(key) || name.startsWith(m.source));
-  if (found === undefined) throw new AppError('config', `cannot tell the fields of ${file}; pass --preset (${Object.keys(PROBLEM_PRESETS).join(', ')})`);
-  return found[1];
-}
-
-/** The run's problems: generated, or the first `config.problems` good rows of the file (bad rows are logged and counted). */
-export async function loadProblems(config: RunConfig, logger: Logger): Promise<{ problems: Problem[]; rejected: number }> {
-  if (config.source === 'countdown') {
-    const domain = domainOf(config.domain);
-    if (domain.generate === undefined) throw new AppError('config', `domain ${domain.name} has no generator`);
-    return { problems: domain.generate({ count: config.problems, seed: config.seed, difficulty: config.numbers }), rejected: 0 };
-  }
-  if (config.file === undefined) throw new AppError('config', `--source ${config.source} needs --file`);
-  const mapping = mappingFor(config.file, config.preset);
-  const read = config.source === 'jsonl' ? readJsonlProblems(config.file, mapping) : readParquetProblems(config.file, mapping);
-  const problems: Problem[] = [];
-  let rejected = 0;
-  try {
-    for await (const row of read) {
-      if (row.ok) problems.push(row.value);
-      else {
-        rejected += 1;
-        logger.warn(`skipping a bad row of ${config.file}`, { reason: row.error.message });
-      }
-      if (problems.length >= config.problems) break;
-    }
-  } catch (error) {
-    throw new AppError('config', `cannot read ${config.file}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (problems.length === 0) throw new AppError('config', `no problems in ${config.file}`);
-  return { problems, rejected };
-}
-
-/** Self-evaluation and rewriting need an LLM: only the openai policy has one. */
-function linearizeExtrasFor(config: RunConfig, policy: Policy, seed: number): LinearizeExtras | undefined {
-  if (config.selfEval === undefined && config.rewrite === undefined) return undefined;
-  if (!('completeRaw' in policy)) throw new AppError('config', '--self-eval and --rewrite need an LLM: use --policy openai');
-  const llm = policy as OpenAiPolicy;
-  return {
-    ...(config.selfEval === undefined ? {} : { selfEval: { config: { judgments: config.selfEval.judgments, seed }, judge: createLlmJudge(llm, (p) => domainOf(p.domain).prompt(p)) } }),
-    ...(config.rewrite === undefined ? {} : { rewrite: { config: { ...config.rewrite, seed }, rewriter: createLlmRewriter(llm) } }),
-  };
-}
-
-/** A producer that also keeps every dead letter it sends, so the run can report them. */
-function recordingDeadLetters(producer: Producer, into: DeadLetter[]): Producer {
-  return {
-    send: async (topic, records) => {
-      await producer.send(topic, records);
-      if (!topic.endsWith(DLQ_SUFFIX)) return;
-      for (const r of records) {
-        const decoded = DeadLetterCodec.decode(r.value);
-        if (decoded.ok) into.push(decoded.value);
-      }
-    },
-    close: () => producer.close(),
-  };
-}
-
-/**
- * Runs the whole topology (source → search → verify → linearize → sinks) in this process until
- * every problem has gone through, then writes the manifest and returns the summary.
- */
-export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promise<RunSummary> {
-  const clock = deps.clock ?? Date.now;
-  const logger = deps.logger ?? stderrLogger('run');
-  const started = clock();
-  const metrics = new InMemoryMetrics(deps.exporter?.metrics);
-  const topologyConfig = topologyConfigOf(config);
-  const { search, linearize } = topologyConfig;
-  const { problems, rejected } = await loadProblems(config, logger);
-  const domain = domainOf(problems[0]?.domain ?? config.domain);
-
-  const transport = deps.transport ?? (config.brokers ? createKafkaTransport({ brokers: config.brokers, clientId: 'astro-stream-run' }) : createMemoryTransport({ clock }));
-  const policy = timedPolicy(await createPolicy(config.policy, { domainOf, clock, metrics, logger, ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }) }), metrics);
-  const tokenizer = await tokenizerFor(config.policy, domain, deps.apiKey === undefined ? {} : { apiKey: deps.apiKey });
-  const extras: LinearizeExtras = { ...linearizeExtrasFor(config, policy, linearize.seed), tokenizer };
-  const encoder = ParquetEncoder.create({ workers: 1 }, { metrics });
-  await mkdir(config.out, { recursive: true });
-  await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
-  const deadLetters: DeadLetter[] = [];
-  const producer = recordingDeadLetters(await transport.producer(), deadLetters);
-  const topology = await startTopology(
-    topologyConfig,
-    { transport, producer, policy: () => policy, domainOf: countDomainVerdicts(domainOf, metrics), encoder, metrics, logger, clock, linearizeExtras: extras },
-  );
-  deps.exporter?.watch({ stages: () => topology.stages, transport, files: () => topology.files() });
-  const progress =
-    deps.progress === null
-      ? undefined
-      : startProgress({
-          stream: deps.progress ?? process.stderr,
-          clock,
-          snapshot: () => ({
-            label: 'search',
-            done: metrics.counter('search.trees'),
-            total: problems.length,
-            details: [
-              ['valid', metrics.counter('search.trees') - metrics.counter('verify.invalid_trees')],
-              ['traces', metrics.counter('traces.written')],
-            ],
-          }),
-        });
-  try {
-    await producer.send(
-      PROBLEMS_TOPIC,
-      problems.map((p) => ({ key: p.id, value: ProblemCodec.encode(p) })),
-    );
-    let fatal: unknown;
-    topology.failed.catch((error: unknown) => {
-      fatal = error;
-    });
-    await waitForDrain(transport, PIPELINE_EDGES, { abort: () => fatal });
-    await topology.stop();
-    await deps.exporter?.refresh();
-  } finally {
-    progress?.stop();
-    await producer.close();
-    await encoder.close();
-    await policy.close?.();
-    if (deps.transport === undefined) await transport.close();
-  }
-
-  if (deadLetters.length > 0) {
-    // Readable without a broker: one JSON object per line, with the stage, the kind and the reason.
-    await writeFile(join(config.out, 'dead_letters.jsonl'), deadLetters.map((d) => JSON.stringify(d)).join('\n') + '\n');
-    logger.warn(`${deadLetters.length} record(s) went to the DLQ; see ${join(config.out, 'dead_letters.jsonl')}`);
-  }
-  const synthetic = config.policy.kind === 'dry-run';
-  const files = topology.files();
-  const wallMs = clock() - started;
-  const summary = summarize({ problems: problems.length, metrics: metrics.snapshot(), wallMs, out: config.out });
-  const manifest: DatasetManifest = {
-    format: 'astro-dataset@1',
-    created_at: clock(),
-    command: deps.command ?? 'astro-stream run',
-    configs: { run: config, search, linearize, tokenizer: { name: tokenizer.name, exact: tokenizer.exact }, ...(synthetic ? { synthetic: { policy: policy.version, note: 'steps from reference solutions with injected mistakes, not from a model' } } : {}) },
-    config_hashes: { search: configHash(search), linearize: linearizeConfigHash(linearize), verifier: domain.verifier.configHash },
-    versions: { astro_stream: ASTRO_STREAM_VERSION, policy: policy.version, verifier: verifierId(domain.verifier), linearizer: linearizerId },
-    counts: { ...metrics.snapshot().counters, problems: problems.length, rejected_rows: rejected, dead_lettered: deadLetters.length, ...(synthetic ? { synthetic: 1 } : {}) },
-    sources: sourcesFromFiles(files),
-    files,
-  };
-  await writeManifest(config.out, manifest);
-  return summary;
-}
-
-/** `run --train`: the closed loop (search, verify, linearize, sinks, rollouts, trainer) for --minutes. */
-async function runTrainingCommand(config: RunConfig, flags: RunFlags, exporter: PipelineExporter | undefined): Promise<void> {
+/** `run --train`: the closed loop (search, verify, linearize, sinks, rollouts, trainer) for --minutes. Returns the exit code. */
+async function runTrainingCommand(config: RunConfig, flags: RunFlags, signals: StopSignals, exporter: PipelineExporter | undefined): Promise<number> {
   let train: TrainConfig;
   try {
     train = parseTrainConfig({ ...(config.train ?? {}), ...(flags.minutes === undefined ? {} : { minutes: flags.minutes }), ...(flags.rlGroups === undefined ? {} : { rlBatchGroups: flags.rlGroups }) });
   } catch (error) {
     throw new AppError('config', `invalid train configuration: ${(error as Error).message}`);
   }
+  if (config.outMode === 'resume') throw new AppError('config', '--resume is not supported with --train (a training run starts from its initial policy): use a new --out, or --overwrite');
+  // Checked writable and refused when not empty, as for a run; the trainer writes its own manifest, so no reserve is kept.
+  await (await prepareDatasetDir(config.out, config.outMode, { version: ASTRO_STREAM_VERSION })).releaseReserve();
   const logger = stderrLogger('train');
   const transport = config.brokers ? createKafkaTransport({ brokers: config.brokers, clientId: 'astro-stream-train', logger }) : undefined;
   try {
     const summary = await runTraining(config, train, {
       logger,
       command: ['astro-stream', ...process.argv.slice(2)].join(' '),
+      stopRequested: () => signals.received(),
       ...(transport === undefined ? {} : { transport }),
       ...(exporter === undefined ? {} : { exporter }),
       onProgress: (p) =>
         process.stderr.write(`[train] ${(p.elapsedMs / 60_000).toFixed(1)} min: ${p.problemsFed} problems, ${p.trees} trees, ${p.rolloutGroups} rollout groups, ${p.steps} steps, policy v${p.version}\n`),
     });
     process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatTrainingSummary(summary));
+    if (summary.interrupted !== null) return EXIT_INTERRUPTED;
+    const deadLettered = Object.entries(summary.counters).filter(([k]) => k.endsWith('.dead_lettered')).reduce((n, [, v]) => n + v, 0);
+    return deadLettered > 0 ? 3 : 0;
   } finally {
     await transport?.close();
   }
@@ -331,16 +164,34 @@ export function createRunCommand(): Command {
     .option('--minutes <m>', 'with --train: how long to run (default 10)', numberFlag('--minutes'))
     .option('--rl-groups <n>', 'with --train: also write verl and TRL Parquet batches of N rollout groups under OUT/rl/ (default 0 = off)', intFlag('--rl-groups'))
     .option('--json', 'print the summary as JSON')
+    .option('--question <field>', 'jsonl/parquet: the question field of the rows (instead of, or over, --preset)')
+    .option('--answer <field>', 'jsonl/parquet: the answer field')
+    .option('--solution <field>', 'jsonl/parquet: a solution field the answer is extracted from (last \\boxed{}, #### n)')
+    .option('--id <field>', 'jsonl/parquet: the row\'s own id field (default: the question text keys the id)')
+    .option('--source-name <name>', 'jsonl/parquet: source name recorded in every problem and part of its id (default: the preset\'s, or the file name)')
+    .option('--resume', 'continue the run in a non-empty --out: problems whose trees are there are skipped, new files are added')
+    .option('--overwrite', 'remove the dataset in a non-empty --out first and start clean')
     .action(async (flags: RunFlags & MetricsFlags) => {
-      const fileLayer = flags.config ? readConfigFile(flags.config) : {};
-      const config = parseRunConfig(mergeConfig(fileLayer, flagsToLayer(flags)));
-      await using exporter = await metricsEndpointFromFlags(flags, flags.train ? 'run --train' : 'run', stderrLogger(flags.train ? 'train' : 'run'));
-      if (flags.train) {
-        await runTrainingCommand(config, flags, exporter);
-        return;
+      // Installed first: Ctrl-C while the policy loads still ends in an orderly stop.
+      const signals = watchStopSignals();
+      let code: number;
+      try {
+        const fileLayer = flags.config ? readConfigFile(flags.config) : {};
+        const config = parseRunConfig(mergeConfig(fileLayer, flagsToLayer(flags)));
+        await using exporter = await metricsEndpointFromFlags(flags, flags.train ? 'run --train' : 'run', stderrLogger(flags.train ? 'train' : 'run'));
+        if (flags.train) code = await runTrainingCommand(config, flags, signals, exporter);
+        else {
+          const apiKey = process.env.OPENAI_API_KEY;
+          const summary = await runPipeline(config, { command: ['astro-stream', ...process.argv.slice(2)].join(' '), stopRequested: () => signals.received(), ...(apiKey ? { apiKey } : {}), ...(exporter ? { exporter } : {}) });
+          process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+          code = exitCodeOf(summary);
+        }
+      } finally {
+        signals.dispose();
       }
-      const apiKey = process.env.OPENAI_API_KEY;
-      const summary = await runPipeline(config, { command: ['astro-stream', ...process.argv.slice(2)].join(' '), ...(apiKey ? { apiKey } : {}), ...(exporter ? { exporter } : {}) });
-      process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+      process.exitCode = code;
+      // Everything is flushed and written; a library handle still open (a kafkajs timer) must not
+      // keep the process alive. Unref'd, so it only fires if something lingers.
+      setTimeout(() => process.exit(code), 2000).unref();
     });
 }

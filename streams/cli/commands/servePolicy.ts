@@ -1,6 +1,7 @@
 import { Command } from 'commander';
+import { AppError } from '../../../operators/common/errors.js';
 import { createOnnxCountdownPolicy } from '../../policies/onnxPolicy.js';
-import { startPolicyServer } from '../../server/policyServer.js';
+import { DEFAULT_MAX_QUEUE, startPolicyServer } from '../../server/policyServer.js';
 import { intFlag } from '../runConfig.js';
 import { stderrLogger } from '../util.js';
 import { addMetricsOptions, metricsEndpointFromFlags, type MetricsFlags } from '../../metrics/metricsFlags.js';
@@ -17,6 +18,7 @@ interface ServePolicyFlags {
   readonly host: string;
   readonly latencyMs: number;
   readonly maxConcurrency: number;
+  readonly maxQueue: number;
   readonly modelName: string;
   readonly model?: string;
   readonly errorEvery: number;
@@ -37,6 +39,7 @@ export function createServePolicyCommand(): Command {
     .option('--host <h>', 'interface to bind', '127.0.0.1')
     .option('--latency-ms <ms>', 'emulated generation time per request', intFlag('--latency-ms'), 0)
     .option('--max-concurrency <c>', 'requests generating at once; the rest queue', intFlag('--max-concurrency'), 64)
+    .option('--max-queue <n>', 'requests that may wait for a slot; beyond it a request is answered 429 with Retry-After', intFlag('--max-queue'), DEFAULT_MAX_QUEUE)
     .option('--model-name <id>', 'model id reported by /v1/models', 'countdown-mlp')
     .option('--model <file>', 'ONNX model file (default: the shipped initial Countdown network)')
     .option('--error-every <n>', 'failure mode: every Nth completions request answers HTTP 500 (0 = never)', intFlag('--error-every'), 0)
@@ -44,6 +47,8 @@ export function createServePolicyCommand(): Command {
     .option('--slow-ms <ms>', 'extra delay of slowed requests', intFlag('--slow-ms'), 5000)
     .option('--truncate-every <n>', 'failure mode: every Nth request sends half its body and drops the connection (0 = never)', intFlag('--truncate-every'), 0)
     .action(async (flags: ServePolicyFlags & MetricsFlags) => {
+      if (flags.maxConcurrency < 1) throw new AppError('config', '--max-concurrency must be >= 1');
+      if (flags.maxQueue < 0) throw new AppError('config', '--max-queue must be >= 0');
       const logger = stderrLogger('serve-policy');
       await using exporter = await metricsEndpointFromFlags(flags, 'serve-policy', logger);
       const policy = await createOnnxCountdownPolicy(flags.model === undefined ? {} : { modelPath: flags.model });
@@ -54,6 +59,7 @@ export function createServePolicyCommand(): Command {
           model: flags.modelName,
           latencyMs: flags.latencyMs,
           maxConcurrency: flags.maxConcurrency,
+          maxQueue: flags.maxQueue,
           failures: { errorEvery: flags.errorEvery, slowEvery: flags.slowEvery, slowMs: flags.slowMs, truncateEvery: flags.truncateEvery },
         },
         { policy, clock: Date.now, logger, ...(exporter === undefined ? {} : { metrics: exporter.metrics }) },
@@ -65,7 +71,7 @@ export function createServePolicyCommand(): Command {
         process.once('SIGTERM', resolve);
       });
       process.stdout.write(`${JSON.stringify({ baseUrl: server.baseUrl, port: server.port, model: flags.modelName, policy: policy.version })}\n`);
-      logger.info(`listening on ${server.baseUrl}`, { latencyMs: flags.latencyMs, maxConcurrency: flags.maxConcurrency });
+      logger.info(`listening on ${server.baseUrl}`, { latencyMs: flags.latencyMs, maxConcurrency: flags.maxConcurrency, maxQueue: flags.maxQueue });
       await stopped;
       await server.close();
       await policy.close?.();

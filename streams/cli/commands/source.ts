@@ -1,13 +1,13 @@
 import { Command } from 'commander';
 import { domainOf } from '../../../domains/registry.js';
 import { AppError } from '../../../operators/common/errors.js';
-import type { Result } from '../../../operators/common/result.js';
+import { InMemoryMetrics } from '../../../operators/common/metrics.js';
 import { dlqTopicOf, DeadLetterCodec } from '../../../schemas/deadLetter.js';
-import { PROBLEMS_TOPIC, ProblemCodec, type Problem } from '../../../schemas/problem.js';
+import { PROBLEMS_TOPIC } from '../../../schemas/problem.js';
 import { PROBLEM_SOURCE_PATTERN, allTopicSpecs, dlqSpecFor, topicSpec } from '../../../schemas/topics.js';
-import { PROBLEM_PRESETS, isProblemPreset, type ProblemFieldMapping } from '../../sources/problemMapping.js';
-import { readJsonlProblems } from '../../sources/readJsonlProblems.js';
-import { readParquetProblems } from '../../sources/readParquetProblems.js';
+import { createProblemAdmission } from '../../sources/admitProblems.js';
+import { PROBLEM_PRESETS, mappingFor } from '../../sources/problemMapping.js';
+import { assertReadableFile, generatedRows, readSourceRows, type SourceItem } from '../../sources/sourceRows.js';
 import { createKafkaTransport } from '../../transport/kafka/kafkaTransport.js';
 import type { OutgoingRecord } from '../../transport/transport.js';
 import { intFlag, parseBrokers } from '../runConfig.js';
@@ -25,6 +25,7 @@ interface SourceFlags {
   readonly answer?: string;
   readonly solution?: string;
   readonly id?: string;
+  readonly sourceName?: string;
   readonly partitions?: number;
 }
 
@@ -35,7 +36,8 @@ const SEND_BATCH = 500;
  * `astro-stream source <countdown|jsonl|parquet>`: publishes problems to a problems topic. The
  * countdown source publishes exactly the problems `run --problems N --seed S` generates (same ids),
  * so a split topology reproduces the embedded run. Bad file rows are reported and published to
- * the topic's DLQ with the reason; the valid rows still go out.
+ * the topic's DLQ with the reason and their original bytes; the valid rows still go out, and the
+ * command exits 3 when any row was dead-lettered.
  */
 export function createSourceCommand(): Command {
   return new Command('source')
@@ -52,62 +54,48 @@ export function createSourceCommand(): Command {
     .option('--answer <field>', 'jsonl/parquet: answer field')
     .option('--solution <field>', 'jsonl/parquet: solution field the answer is extracted from')
     .option('--id <field>', 'jsonl/parquet: the row\'s own id field')
+    .option('--source-name <name>', 'jsonl/parquet: source name recorded in every problem and part of its id (default: the preset\'s, or the file name)')
     .option('--partitions <n>', 'partitions when creating the topic (default 4)', intFlag('--partitions'))
     .action(async (kind: string, flags: SourceFlags) => {
       const topic = flags.topic ?? PROBLEMS_TOPIC;
       if (!PROBLEM_SOURCE_PATTERN.test(topic)) throw new AppError('config', `--topic must match astro.problems[.<name>].v1, got ${JSON.stringify(topic)}`);
-      const results = problemsOf(kind, flags);
-      const published = await publishProblems(parseBrokers(flags.brokers), topic, results, flags.partitions ?? 4);
+      const brokers = parseBrokers(flags.brokers);
+      const rows = await rowsOf(kind, flags);
+      const published = await publishProblems(brokers, topic, rows, { partitions: flags.partitions ?? 4, limit: kind === 'countdown' ? undefined : flags.problems });
       process.stdout.write(`${JSON.stringify({ topic, ...published })}\n`);
+      // Rows that could not be published are a result a script must see (they are in the DLQ).
+      if (published.dead_lettered > 0) process.exitCode = 3;
     });
 }
 
-async function* problemsOf(kind: string, flags: SourceFlags): AsyncGenerator<Result<Problem>> {
-  const limit = flags.problems;
+/** The source's rows: generated Countdown problems, or a file's rows (checked readable, fields known, before anything is published). */
+async function rowsOf(kind: string, flags: SourceFlags): Promise<AsyncIterable<SourceItem> | Iterable<SourceItem>> {
   if (kind === 'countdown') {
-    const domain = domainOf('countdown');
-    for (const problem of domain.generate?.({ count: limit ?? 12, seed: flags.seed ?? 7, difficulty: flags.numbers ?? 4 }) ?? []) yield { ok: true, value: problem };
-    return;
+    const generate = domainOf('countdown').generate;
+    return generatedRows(generate?.({ count: flags.problems ?? 12, seed: flags.seed ?? 7, difficulty: flags.numbers ?? 4 }) ?? [], 'generated countdown problem');
   }
   if (kind !== 'jsonl' && kind !== 'parquet') throw new AppError('config', `unknown source ${JSON.stringify(kind)}; sources: countdown, jsonl, parquet`);
   if (flags.file === undefined) throw new AppError('config', `source ${kind} needs --file`);
-  const mapping = mappingOf(flags);
-  const rows = kind === 'jsonl' ? readJsonlProblems(flags.file, mapping) : readParquetProblems(flags.file, mapping);
-  let valid = 0;
-  for await (const row of rows) {
-    yield row;
-    if (row.ok) valid += 1;
-    if (limit !== undefined && valid >= limit) return;
-  }
+  await assertReadableFile(flags.file);
+  return readSourceRows(kind, flags.file, mappingFor(flags.file, flags));
 }
 
-function mappingOf(flags: SourceFlags): ProblemFieldMapping {
-  if (flags.preset !== undefined) {
-    if (!isProblemPreset(flags.preset)) throw new AppError('config', `unknown preset ${JSON.stringify(flags.preset)}; presets: ${Object.keys(PROBLEM_PRESETS).join(', ')}`);
-    return PROBLEM_PRESETS[flags.preset];
-  }
-  if (flags.question === undefined || (flags.answer === undefined && flags.solution === undefined)) {
-    throw new AppError('config', 'give --preset, or --question and --answer/--solution field names');
-  }
-  return {
-    source: flags.file?.split('/').pop()?.replace(/\.[^.]+$/, '') ?? 'file',
-    question: flags.question,
-    ...(flags.answer === undefined ? {} : { answer: flags.answer }),
-    ...(flags.solution === undefined ? {} : { solution: flags.solution }),
-    ...(flags.id === undefined ? {} : { id: flags.id }),
-  };
-}
-
-/** Publishes valid problems keyed by id; failed rows go to the topic's DLQ with the reason. */
-async function publishProblems(brokers: string[], topic: string, results: AsyncIterable<Result<Problem>>, partitions: number): Promise<{ published: number; dead_lettered: number }> {
+/**
+ * Publishes the rows that pass the admission gate, keyed by problem id, in batches; every other
+ * row (unreadable, too large for the topic, an id reused with different content) goes to the
+ * topic's DLQ with the reason and its original bytes, and the source goes on. `--problems` bounds
+ * the problems published.
+ */
+async function publishProblems(brokers: string[], topic: string, rows: AsyncIterable<SourceItem> | Iterable<SourceItem>, options: { partitions: number; limit: number | undefined }): Promise<{ published: number; dead_lettered: number; duplicate_rows: number }> {
   const logger = stderrLogger('source');
+  const metrics = new InMemoryMetrics();
   const transport = createKafkaTransport({ brokers, clientId: 'astro-stream-source', logger });
   try {
-    const specs = new Map([...allTopicSpecs({ partitions }), topicSpec(topic, { partitions }), dlqSpecFor(topic)].map((s) => [s.name, s]));
+    const specs = new Map([...allTopicSpecs({ partitions: options.partitions }), topicSpec(topic, { partitions: options.partitions }), dlqSpecFor(topic)].map((s) => [s.name, s]));
     await transport.createTopics([...specs.values()]);
     const producer = await transport.producer();
+    const admission = createProblemAdmission({ topic }, { clock: Date.now, metrics });
     let published = 0;
-    let deadLettered = 0;
     let batch: OutgoingRecord[] = [];
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
@@ -115,38 +103,24 @@ async function publishProblems(brokers: string[], topic: string, results: AsyncI
       published += batch.length;
       batch = [];
     };
-    let row = 0;
-    for await (const result of results) {
-      row += 1;
-      if (result.ok) {
-        batch.push({ key: result.value.id, value: ProblemCodec.encode(result.value) });
-        if (batch.length >= SEND_BATCH) await flush();
+    for await (const item of rows) {
+      const admitted = admission.admit(item);
+      if (admitted.kind === 'dead') {
+        logger.warn(`${admitted.letter.reason}; the row goes to ${dlqTopicOf(topic)}`);
+        await producer.send(dlqTopicOf(topic), [{ key: null, value: DeadLetterCodec.encode(admitted.letter) }]);
         continue;
       }
-      logger.warn(`skipping bad row: ${result.error.message}`);
-      deadLettered += 1;
-      const original = result.input === undefined ? '' : JSON.stringify(result.input);
-      await producer.send(dlqTopicOf(topic), [
-        {
-          key: null,
-          value: DeadLetterCodec.encode({
-            source_topic: topic,
-            source_partition: 0,
-            source_offset: row,
-            key: null,
-            value_base64: Buffer.from(original ?? '').toString('base64'),
-            stage: 'source',
-            error_kind: result.error.kind,
-            retriable: false,
-            reason: result.error.message,
-            failed_at: Date.now(),
-          }),
-        },
-      ]);
+      if (admitted.kind === 'duplicate') {
+        logger.warn(`${item.row.where} repeats problem ${admitted.problem.id}; skipped`);
+        continue;
+      }
+      batch.push(admitted.record);
+      if (batch.length >= SEND_BATCH) await flush();
+      if (options.limit !== undefined && published + batch.length >= options.limit) break;
     }
     await flush();
     await producer.close();
-    return { published, dead_lettered: deadLettered };
+    return { published, dead_lettered: metrics.counter('source.dead_lettered'), duplicate_rows: metrics.counter('source.duplicate_rows') };
   } finally {
     await transport.close();
   }

@@ -8,6 +8,7 @@ import { linearizeConfigHash, linearizerId } from '../../../operators/linearize/
 import { verifierId } from '../../../operators/verify/verifier.js';
 import { allTopicSpecs } from '../../../schemas/topics.js';
 import { mergeManifestFiles } from '../../stages/sinkManifest.js';
+import { rebuildManifest } from '../../sinks/rebuildManifest.js';
 import { ParquetEncoder } from '../../sinks/parquetEncoder.js';
 import { createPolicy } from '../../policies/factory.js';
 import { STAGE_NAMES, startTopology, type StageName } from '../../stages/topology.js';
@@ -111,7 +112,12 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
   const apiKey = process.env.OPENAI_API_KEY;
   const policy = name === 'search' ? timedPolicy(await createPolicy(config.policy, { domainOf, clock: Date.now, metrics, logger, ...(apiKey ? { apiKey } : {}) }), metrics) : undefined;
   const encoder = name === 'sink' ? ParquetEncoder.create({ workers: 1 }, { metrics }) : undefined;
-  if (name === 'sink') await mkdir(config.out, { recursive: true });
+  if (name === 'sink') {
+    await mkdir(config.out, { recursive: true });
+    // A sink killed earlier never merged its files into the manifest: list what is on disk first.
+    const rebuilt = await rebuildManifest(config.out, { version: ASTRO_STREAM_VERSION });
+    if (rebuilt.added.length > 0 || rebuilt.dropped.length > 0) logger.info(`manifest rebuilt from the files on disk: ${rebuilt.added.length} added, ${rebuilt.dropped.length} missing dropped`);
+  }
   const topologyConfig = topologyConfigOf(config);
   const topology = await startTopology(
     topologyConfig,

@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { CLI } from '../../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompactReport } from '../../../streams/replay/compactDataset.js';
 import type { DatasetInspection } from '../../../streams/replay/inspectDataset.js';
@@ -54,4 +56,56 @@ describe('astro-stream dataset inspect / compact (end to end)', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/not empty/);
   });
+
+  it('inspect --repair rebuilds a manifest that lists less (or more) than is on disk', async () => {
+    const copy = join(root, 'damaged');
+    cpSync(src, copy, { recursive: true });
+    // A manifest from before the last files landed: one file it lists is gone, one on disk it does not list.
+    const manifest = await readManifest(copy);
+    const [kept, dropped] = manifest.files.filter((f) => f.kind === 'traces');
+    expect(kept).toBeDefined();
+    expect(dropped).toBeDefined();
+    writeFileSync(join(copy, 'manifest.json'), JSON.stringify({ ...manifest, files: manifest.files.filter((f) => f.path !== kept?.path) }));
+    unlinkSync(join(copy, dropped?.path ?? ''));
+    const before = await runCli(['dataset', 'inspect', copy]);
+    expect(before.code).toBe(1);
+    expect(before.stdout).toMatch(/manifest MISMATCH: .*missing.*unlisted \(dataset inspect --repair rebuilds the manifest from the files\)/);
+
+    const repaired = await runCli(['dataset', 'inspect', copy, '--repair', '--json']);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    const report = JSON.parse(repaired.stdout) as DatasetInspection & { repair: { added: string[]; dropped: string[]; written: boolean } };
+    expect(report.repair).toMatchObject({ added: [kept?.path], dropped: [dropped?.path], written: true });
+    expect(report.manifest_mismatches).toEqual([]);
+    expect(report.unlisted_files).toEqual([]);
+    const after = await readManifest(copy);
+    expect(await verifyManifestFiles(copy, after)).toEqual([]);
+    // The rest of the manifest (configs, counts) is kept.
+    expect(after.configs).toEqual(manifest.configs);
+    expect((await runCli(['dataset', 'inspect', copy])).stdout).toMatch(/manifest ok/);
+  }, 300_000);
+
+  it('refuses a directory that is missing or not a dataset, with exit 2 and one line', async () => {
+    const missing = await runCli(['dataset', 'inspect', join(root, 'nowhere')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toMatch(/^astro-stream: config error: no dataset directory .*nowhere: it does not exist$/);
+    expect(missing.stdout).toBe('');
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    const notDataset = await runCli(['dataset', 'inspect', empty]);
+    expect(notDataset.code).toBe(2);
+    expect(notDataset.stderr).toMatch(/is not a dataset directory \(no manifest.json, traces\/ or trees\/\)/);
+    const compactMissing = await runCli(['dataset', 'compact', join(root, 'nowhere'), '--out', join(root, 'never')]);
+    expect(compactMissing.code).toBe(2);
+    expect(readdirSync(root)).not.toContain('never');
+  }, 300_000);
+
+  it('a missing argument is bad input (exit 2), and a reader that stops reading is not a failure', async () => {
+    const noDir = await runCli(['dataset', 'inspect']);
+    expect(noDir.code).toBe(2);
+    expect(noDir.stderr.trim()).toBe("error: missing required argument 'dir'");
+    // The reader closes the pipe before anything is written: the write fails with EPIPE.
+    const piped = spawnSync('bash', ['-c', '"$0" "$1" dataset inspect "$2" --json | (exec 0<&-; sleep 3); echo "rc=${PIPESTATUS[0]}"', process.execPath, CLI, src], { encoding: 'utf8', timeout: 120_000 });
+    expect(piped.stdout.trim()).toBe('rc=0');
+    expect(piped.stderr).not.toMatch(/EPIPE|Unhandled/);
+  }, 300_000);
 });

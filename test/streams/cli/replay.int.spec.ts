@@ -77,5 +77,6 @@ describe('astro-stream replay --from-dir (end to end)', () => {
       expect(result.stderr).toMatch(message);
       expect(result.code).toBe(2);
     }
-  });
+    // Ten CLI processes one after another: minutes on a loaded 2-core machine.
+  }, 300_000);
 });

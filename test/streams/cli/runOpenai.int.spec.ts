@@ -121,7 +121,8 @@ describe('astro-stream run --policy openai against a failing server', () => {
     try {
       const out = tempDir();
       const result = await runCli(['run', '--policy', 'openai', '--base-url', server.baseUrl, '--problems', '2', '--attempts', '2', '--backoff-ms', '5', '--out', out, '--json']);
-      expect(result.code).toBe(0);
+      // Problems were dead-lettered: exit 3, not success.
+      expect(result.code).toBe(3);
       const summary = JSON.parse(result.stdout) as Summary;
       expect(summary.trees).toBe(0);
       expect(summary.dead_lettered).toBe(2);

@@ -57,13 +57,43 @@ beforeAll(async () => {
   );
   await producer.close();
 });
+// Replays still running when a test gives up (its watchdog timeout) would keep writing into
+// `root` while afterAll removes it (ENOTEMPTY, temp dirs left behind): afterAll waits for them.
+const pending = new Set<Promise<unknown>>();
 afterAll(async () => {
+  await Promise.allSettled([...pending]);
   await encoder.close();
   await transport.close();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
 
-async function replay(topic: string, rebuildWorkers: number, options: { archiveTrees?: boolean; maxTreesInMemory?: number } = {}): Promise<{ out: string; report: ReplayReport }> {
+// Each replay starts worker threads and rebuilds every tree: seconds idle, several times that on a
+// loaded 2-core machine. One replay per test, each with a watchdog far above any load seen.
+const REPLAY_TEST_MS = 600_000;
+
+function replay(topic: string, rebuildWorkers: number, options: { archiveTrees?: boolean; maxTreesInMemory?: number } = {}): Promise<{ out: string; report: ReplayReport }> {
+  const run = replayOnce(topic, rebuildWorkers, options);
+  pending.add(run);
+  void run.then(
+    () => pending.delete(run),
+    () => pending.delete(run),
+  );
+  return run;
+}
+
+/** The in-thread rebuild of a topic, computed once and compared against by several tests. */
+const baselines = new Map<string, Promise<{ out: string; report: ReplayReport }>>();
+const inThread = (topic: string, options: { archiveTrees?: boolean } = {}): Promise<{ out: string; report: ReplayReport }> => {
+  const key = `${topic}:${String(options.archiveTrees)}`;
+  let baseline = baselines.get(key);
+  if (baseline === undefined) {
+    baseline = replay(topic, 0, options);
+    baselines.set(key, baseline);
+  }
+  return baseline;
+};
+
+async function replayOnce(topic: string, rebuildWorkers: number, options: { archiveTrees?: boolean; maxTreesInMemory?: number } = {}): Promise<{ out: string; report: ReplayReport }> {
   const out = join(root, `out-${(groups += 1)}`);
   const report = await replayTrees(
     topicSource({ topic, groupId: `g-${groups}` }, { transport }),
@@ -94,23 +124,31 @@ async function fingerprint(r: { out: string; report: ReplayReport }): Promise<un
 }
 
 describe('replay on rebuild workers', () => {
-  it('writes the same files, manifest and counts as the in-thread rebuild, with 1 or 2 workers and when the sort spills', async () => {
-    const inThread = await replay(TREES_TOPIC, 0);
-    expect(inThread.report).toMatchObject({ bad_records: 2, duplicate_trees: 2, failed_trees: 1 });
-    expect(inThread.report.traces).toBeGreaterThan(4);
-    expect(inThread.report.files).toBeGreaterThan(4);
-    const expected = await fingerprint(inThread);
-    expect(await fingerprint(await replay(TREES_TOPIC, 1))).toEqual(expected);
-    expect(await fingerprint(await replay(TREES_TOPIC, 2))).toEqual(expected);
-    expect(await fingerprint(await replay(TREES_TOPIC, 1, { maxTreesInMemory: 4 }))).toEqual(expected);
-  });
+  it('rebuilds in-thread: bad records, duplicates and unknown domains are counted, traces written', async () => {
+    const { report } = await inThread(TREES_TOPIC);
+    expect(report).toMatchObject({ bad_records: 2, duplicate_trees: 2, failed_trees: 1 });
+    expect(report.traces).toBeGreaterThan(4);
+    expect(report.files).toBeGreaterThan(4);
+  }, REPLAY_TEST_MS);
+
+  it('writes the same files, manifest and counts on 1 worker as in-thread', async () => {
+    expect(await fingerprint(await replay(TREES_TOPIC, 1))).toEqual(await fingerprint(await inThread(TREES_TOPIC)));
+  }, REPLAY_TEST_MS);
+
+  it('writes the same files, manifest and counts on 2 workers as in-thread', async () => {
+    expect(await fingerprint(await replay(TREES_TOPIC, 2))).toEqual(await fingerprint(await inThread(TREES_TOPIC)));
+  }, REPLAY_TEST_MS);
+
+  it('writes the same files, manifest and counts when the sort spills to disk', async () => {
+    expect(await fingerprint(await replay(TREES_TOPIC, 1, { maxTreesInMemory: 4 }))).toEqual(await fingerprint(await inThread(TREES_TOPIC)));
+  }, REPLAY_TEST_MS);
 
   it('reuses or redoes recorded labels exactly as the in-thread rebuild does (verified-trees topic, no tree archive)', async () => {
-    const inThread = await replay(VERIFIED_TREES_TOPIC, 0, { archiveTrees: false });
-    expect(inThread.report.trees_reverified).toBe(Math.floor(trees.length / 2));
-    expect(inThread.report.traces).toBeGreaterThan(0);
-    expect(await fingerprint(await replay(VERIFIED_TREES_TOPIC, 1, { archiveTrees: false }))).toEqual(await fingerprint(inThread));
-  });
+    const baseline = await inThread(VERIFIED_TREES_TOPIC, { archiveTrees: false });
+    expect(baseline.report.trees_reverified).toBe(Math.floor(trees.length / 2));
+    expect(baseline.report.traces).toBeGreaterThan(0);
+    expect(await fingerprint(await replay(VERIFIED_TREES_TOPIC, 1, { archiveTrees: false }))).toEqual(await fingerprint(baseline));
+  }, REPLAY_TEST_MS);
 
   it('fails every waiting record once closed, and refuses new ones', async () => {
     const pool = RebuildPool.start({ workers: 1, encoding: 'tree', linearize: defaultLinearizeConfig, keepLabelled: false });
@@ -124,5 +162,5 @@ describe('replay on rebuild workers', () => {
     await pool.close();
     await expect(waiting).rejects.toThrow(/closed/);
     await expect(pool.submit(new Uint8Array(0))).rejects.toThrow(/closed/);
-  });
+  }, REPLAY_TEST_MS);
 });

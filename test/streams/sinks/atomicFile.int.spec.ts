@@ -1,9 +1,9 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../operators/common/errors.js';
-import { removeStaleTempFiles, writeFileAtomic } from '../../../streams/sinks/atomicFile.js';
+import { parseShardFileName, removeStaleTempFiles, shardFileName, writeErrorOf, writeFileAtomic } from '../../../streams/sinks/atomicFile.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -73,5 +73,37 @@ describe('writeFileAtomic', () => {
     expect(await removeStaleTempFiles(d, { now: () => Date.now() + 2 * 3_600_000 })).toBe(1);
     expect((await readdir(d)).sort()).toEqual(['.hidden', 'x.parquet']);
     expect(await removeStaleTempFiles(join(dir, 'does-not-exist'))).toBe(0);
+  });
+
+  it('removeStaleTempFiles removes a dead writer\'s temp file at once, keeps a live writer\'s, and removes all with olderThanMs 0', async () => {
+    const d = join(dir, 'owners');
+    await mkdir(d);
+    const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_');
+    const dead = `.a.parquet.${host}-999999999.1111.tmp`;
+    const live = `.b.parquet.${host}-${process.pid}.2222.tmp`;
+    const foreign = '.c.parquet.otherhost-1.3333.tmp';
+    for (const name of [dead, live, foreign]) await writeFile(join(d, name), 'partial');
+    expect(await removeStaleTempFiles(d)).toBe(1);
+    expect((await readdir(d)).sort()).toEqual([live, foreign].sort());
+    expect(await removeStaleTempFiles(d, { olderThanMs: 0 })).toBe(2);
+    expect(await readdir(d)).toEqual([]);
+  });
+});
+
+describe('writeErrorOf', () => {
+  it('makes a full, read-only or forbidden disk a storage error (the process stops), anything else a sink error', () => {
+    const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: failed`), { code });
+    expect(writeErrorOf('/d/f', errno('ENOSPC'))).toMatchObject({ kind: 'storage', message: 'cannot write /d/f: no space left on device (ENOSPC)' });
+    expect(writeErrorOf('/d/f', errno('EROFS'))).toMatchObject({ kind: 'storage', message: 'cannot write /d/f: read-only file system (EROFS)' });
+    expect(writeErrorOf('/d/f', errno('EDQUOT'))).toMatchObject({ kind: 'storage' });
+    expect(writeErrorOf('/d/f', errno('ENOENT'))).toMatchObject({ kind: 'sink' });
+  });
+});
+
+describe('parseShardFileName', () => {
+  it('reads back the origin a shard or sequence name records', () => {
+    expect(parseShardFileName(shardFileName('astro.traces.v1', 3, 10, 41, 'parquet'))).toEqual({ topic: 'astro.traces.v1', partition: 3, first_offset: 10, last_offset: 41, sequence: null });
+    expect(parseShardFileName('traces-000000000007.parquet')).toEqual({ topic: null, partition: null, first_offset: null, last_offset: null, sequence: 7 });
+    expect(parseShardFileName('part-0.parquet')).toBeUndefined();
   });
 });
