@@ -27,7 +27,7 @@ const config: OpenAiPolicyConfig = {
   baseUrl: 'http://unused/v1',
   model: 'm',
   retry: { attempts: 3, initialDelayMs: 10, factor: 2, jitter: 0.2, maxDelayMs: 1000 },
-  breaker: { failureThreshold: 100, cooldownMs: 0 },
+  breaker: { failureThreshold: 100, cooldownMs: 0, outageMs: 60_000 },
 };
 
 /** A scripted client: answers each request with the next outcome (a response or an error). */
@@ -107,7 +107,7 @@ describe('requests', () => {
     expect(body).toMatchObject({ model: 'm', n: 8, temperature: 0.7, top_p: 0.9, logprobs: 1, max_tokens: config.maxStepTokens });
     expect(body?.stop).toContain(STEP_DELIMITER);
     expect(typeof body?.seed).toBe('number');
-    expect(body?.prompt.endsWith('## Step 1: y\n\n')).toBe(true);
+    expect(body?.prompt?.endsWith('## Step 1: y\n\n')).toBe(true);
   });
 
   it('asks for M rollouts in one request per state, without the step stop; cuts at the first answer', async () => {

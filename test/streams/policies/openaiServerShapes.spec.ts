@@ -218,7 +218,7 @@ describe('server outages', () => {
     const time = fakeTime();
     const c = client(() => down());
     const policy = createOpenAiPolicy({ ...config, probeServer: false, breaker: { ...config.breaker, outageMs: 3_000 } }, deps(c, time));
-    const errors = await Promise.all([0, 1, 2].map((i) => policy.rollout([{ problem, steps: [`s${i}`] }], 1, opts).catch((e: unknown) => e as AppError)));
+    const errors = await Promise.all([0, 1, 2].map((i) => policy.rollout([{ problem, steps: [`s${i}`] }], 1, opts).then(() => new AppError('internal', 'succeeded'), (e: unknown) => e as AppError)));
     for (const e of errors) {
       expect(e).toBeInstanceOf(AppError);
       expect(e.retriable).toBe(false);
