@@ -4,6 +4,7 @@ import { AppError } from '../../operators/common/errors.js';
 import { createDatasetCommand } from './commands/dataset.js';
 import { createEvalCommand } from './commands/eval.js';
 import { createKafkaCommand } from './commands/kafka.js';
+import { createLlmCommand } from './commands/llm.js';
 import { createReplayCommand } from './commands/replay.js';
 import { createRunCommand } from './commands/run.js';
 import { createServePolicyCommand } from './commands/servePolicy.js';
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   program.addCommand(createEvalCommand());
   program.addCommand(createVerifyCommand());
   program.addCommand(createKafkaCommand());
+  program.addCommand(createLlmCommand());
   return program;
 }
 
