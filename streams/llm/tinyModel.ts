@@ -12,6 +12,9 @@ import { withDirLock } from './dirLock.js';
 /** The model id llama-server serves the tiny model under (a Llama-3 family name, so the policy picks the Llama-3 prompt format). */
 export const TINY_MODEL_ALIAS = 'astro-tiny-llama3';
 
+// Copies of each answer without its prompt in the corpus.
+const ANSWER_COPIES = 4;
+
 /** Where the tiny model is made and cached. */
 export interface TinyModelConfig {
   /** Cache root (`defaultCacheRoot`); the model goes to `<root>/models/`. */
@@ -36,6 +39,10 @@ export function tinyModelCorpus(problemsPerDifficulty: number): string {
       const steps = (problem.solution ?? '').split(STEP_DELIMITER).filter((s) => s.length > 0);
       const dialogue = renderPrompt(LLAMA3_TEMPLATE, countdownPrompt(problem), steps).replace(/\n\n$/, '');
       lines.push(JSON.stringify({ text: `${dialogue}<|eot_id|>` }));
+      // The prompt's instructions repeat in every dialogue and would dominate the bigram counts;
+      // the answers again on their own make what follows a blank line mostly a step.
+      const answer = JSON.stringify({ text: `${steps.join(STEP_DELIMITER)}<|eot_id|>` });
+      for (let copy = 0; copy < ANSWER_COPIES; copy++) lines.push(answer);
     }
   }
   return `${lines.join('\n')}\n`;

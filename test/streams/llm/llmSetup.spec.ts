@@ -27,13 +27,13 @@ describe('llm setup', () => {
     expect(line({ phase: 'wait', message: 'held' })).toBe('[llm] wait: held');
   });
 
-  it('the tiny model corpus is the policy\'s own prompt format, one dialogue per JSON line, ending the turn after the answer', () => {
-    const lines = tinyModelCorpus(3).trim().split('\n');
-    expect(lines).toHaveLength(12);
-    for (const line of lines) {
-      const { text } = JSON.parse(line) as { text: string };
-      expect(text.startsWith('<|begin_of_text|><|start_header_id|>user<|end_header_id|>')).toBe(true);
-      const assistant = text.split('<|start_header_id|>assistant<|end_header_id|>\n\n')[1] ?? '';
+  it('the tiny model corpus is the policy\'s own prompt format, dialogues and their answers, ending the turn after the answer', () => {
+    const texts = tinyModelCorpus(3).trim().split('\n').map((line) => (JSON.parse(line) as { text: string }).text);
+    const dialogues = texts.filter((t) => t.startsWith('<|begin_of_text|><|start_header_id|>user<|end_header_id|>'));
+    expect(dialogues).toHaveLength(12);
+    expect(texts).toHaveLength(12 * 5);
+    for (const text of texts) {
+      const assistant = text.includes('<|start_header_id|>assistant') ? (text.split('<|start_header_id|>assistant<|end_header_id|>\n\n')[1] ?? '') : text;
       const steps = assistant.replace(/<\|eot_id\|>$/, '').split(STEP_DELIMITER);
       expect(steps.every((s) => /^Step \d+: /.test(s))).toBe(true);
       expect(steps.at(-1)).toMatch(/\\boxed\{.+\}\.$/);
