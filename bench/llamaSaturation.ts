@@ -39,6 +39,14 @@ const { server: binary } = await ensureLlamaServer({ cacheRoot });
 const model = await ensureTinyModel({ cacheRoot, script: tinyModelScript() });
 const work = mkdtempSync(join(tmpdir(), 'astro-llama-bench-'));
 const server = await startLlamaServer({ server: binary, model, dir: join(work, 'server'), slots, ctxPerSlot: 1024, alias: TINY_MODEL_ALIAS });
+// Whatever fails, the server stops (it is not detached, but it would outlive this process).
+process.on('exit', () => {
+  try {
+    process.kill(server.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+});
 
 async function tokensPredicted(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
@@ -54,8 +62,18 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticks;
 }
 
-/** Tokens/s the server generated over the window that starts after the warm-up. */
+/**
+ * Tokens/s the server generated over a window. The window opens once the client is under way (the
+ * server has generated 2,000 tokens for it: a CLI takes seconds to start on a loaded machine)
+ * plus a warm-up, so start-up is not measured.
+ */
 async function window(pidForCpu?: number): Promise<{ tokensPerS: number; cpuShare?: number }> {
+  const start = await tokensPredicted();
+  const deadline = performance.now() + 300_000;
+  while ((await tokensPredicted()) < start + 2_000) {
+    if (performance.now() > deadline) throw new Error('the client generated nothing in 300 s');
+    await sleep(200);
+  }
   await sleep(warmupS * 1000);
   const t0 = performance.now();
   const a = await tokensPredicted();
@@ -81,6 +99,7 @@ async function measureRun(nodeArgs: readonly string[], dir: string): Promise<{ t
   const result = await window(child.pid);
   child.kill('SIGKILL');
   await new Promise((resolve) => child.on('close', resolve));
+  process.stderr.write(`run stderr (last lines):\n${runStderr.split('\n').slice(-6).join('\n')}\n`);
   return result;
 }
 const runResult = await measureRun([], out);
@@ -155,7 +174,7 @@ try {
 
   const command = `npx tsc -p tsconfig.json && node dist/bench/llamaSaturation.js ${slots} ${windowS} ${k} ${rollouts} ${concurrency} ${parallelIterations}`;
   const table = [
-    `Server: llama-server (llama.cpp from llama-cpp-python 0.3.36, CPU), tiny model ${TINY_MODEL_ALIAS}, ${slots} slots. Search: k = ${k}, M = ${rollouts}, 16 iterations, steps ≤ ${MAX_STEP_TOKENS} tokens, rollouts ≤ ${MAX_ROLLOUT_TOKENS}; run --concurrency ${concurrency} --parallel-iterations ${parallelIterations}. Each measurement: ${windowS} s window after ${warmupS} s warm-up; completion tokens counted by the server (/metrics). Load generator: ${bodies.length} request bodies rebuilt from the ${trees.length} trees run wrote.`,
+    `Server: llama-server (llama.cpp from llama-cpp-python 0.3.36, CPU), tiny model ${TINY_MODEL_ALIAS}, ${slots} slots. Search: k = ${k}, M = ${rollouts}, 16 iterations, steps ≤ ${MAX_STEP_TOKENS} tokens, rollouts ≤ ${MAX_ROLLOUT_TOKENS}; run --concurrency ${concurrency} --parallel-iterations ${parallelIterations}. Each measurement: ${windowS} s window, ${warmupS} s after the client's first 2,000 tokens; completion tokens counted by the server (/metrics). Load generator: ${bodies.length} request bodies rebuilt from the ${trees.length} trees run wrote.`,
     '',
     '| client | completion tokens/s | ÷ peak |',
     '| --- | ---: | ---: |',
