@@ -174,6 +174,13 @@ export function createOpenAiPolicy(config: OpenAiPolicyConfig, deps: OpenAiPolic
         if (typeof slots !== 'number' || !Number.isInteger(slots) || slots < 1) return;
         learnCap(slots, `llama.cpp /props: total_slots ${slots}`);
         learnUsageOneChoice('llama.cpp');
+        // More in flight than twice the slots only queues in the server (and times out there)
+        // without adding throughput: the slots are full and one batch of work waits behind them.
+        const bound = Math.min(config.maxInFlight, IN_FLIGHT_PER_SLOT * slots);
+        if (bound < limiter.max()) {
+          limiter.resize(bound);
+          deps.logger?.info(`policy: at most ${bound} requests in flight (${IN_FLIGHT_PER_SLOT} per slot of the server)`);
+        }
       });
 
   const account = (problemId: string, body: CompletionRequest, response: CompletionResponse): void => {
@@ -343,6 +350,9 @@ export function createOpenAiPolicy(config: OpenAiPolicyConfig, deps: OpenAiPolic
     },
   };
 }
+
+/** Requests in flight per server slot once the slots are known: the slots busy and as many waiting. */
+const IN_FLIGHT_PER_SLOT = 2;
 
 /** Thrown by one request when a 400 taught a smaller `n` cap: the caller splits and asks again. */
 class NCapLowered extends Error {}

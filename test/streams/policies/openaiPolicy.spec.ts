@@ -216,6 +216,28 @@ describe('retries, breaker, in-flight bound, accounting', () => {
     expect(policy.limiter.peak()).toBe(3);
   });
 
+  it('a limiter can be resized: lower takes effect as requests finish, higher at once', async () => {
+    const limiter = createInFlightLimiter(4);
+    const gates: (() => void)[] = [];
+    const job = () => limiter.run(() => new Promise<void>((resolve) => gates.push(resolve)));
+    const all = Array.from({ length: 8 }, () => job());
+    await Promise.resolve();
+    expect(limiter.inFlight()).toBe(4);
+    limiter.resize(2);
+    gates.shift()?.();
+    gates.shift()?.();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(limiter.inFlight()).toBe(2);
+    limiter.resize(5);
+    expect(limiter.inFlight()).toBe(5);
+    while (gates.length > 0) {
+      gates.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    await Promise.all(all);
+    expect(limiter.inFlight()).toBe(0);
+  });
+
   it('a limiter hands slots out first come, first served', async () => {
     const limiter = createInFlightLimiter(1);
     const order: number[] = [];

@@ -126,6 +126,8 @@ describe('n above what the server takes', () => {
     const policy = createOpenAiPolicy({ ...config, exactUsage: false }, deps(c));
     await policy.rollout([{ problem, steps: [] }], 10, opts);
     expect(c.bodies.map((b) => b.n)).toEqual([4, 4, 2]);
+    // Two requests per slot in flight: the slots busy and as many waiting, no deeper queue in the server.
+    expect(policy.limiter.max()).toBe(8);
   });
 
   it('asks for the rest when a server silently returns fewer choices than n', async () => {
