@@ -68,7 +68,7 @@ describe("astro-stream llm up + run --policy openai against llama.cpp's llama-se
   it('searches Countdown problems: priors from the engine, token counts equal to its own, every trace verifies', async () => {
     const out = tempDir();
     const before = await llamaMetric(port, 'tokens_predicted_total');
-    const result = await runCli(['run', '--policy', 'openai', '--base-url', baseUrl, '--config', config, '--problems', '3', '--numbers', '3', '--iterations', '12', '--k', '6', '--rollouts', '6', '--out', out, '--json'], { timeoutMs: 600_000 });
+    const result = await runCli(['run', '--policy', 'openai', '--base-url', baseUrl, '--config', config, '--problems', '3', '--numbers', '3', '--iterations', '8', '--k', '4', '--rollouts', '4', '--out', out, '--json'], { timeoutMs: 600_000 });
     expect(result.code, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as Summary;
     expect(summary.trees).toBe(3);
@@ -106,7 +106,7 @@ describe("astro-stream llm up + run --policy openai against llama.cpp's llama-se
 
   it('loses nothing when the server is stopped mid-run and started again: the run waits, then finishes with exit 0', async () => {
     const out = tempDir();
-    const run = startCli(['run', '--policy', 'openai', '--base-url', baseUrl, '--config', config, '--problems', '3', '--numbers', '3', '--iterations', '8', '--k', '6', '--rollouts', '6', '--concurrency', '2', '--outage-ms', '120000', '--out', out, '--json']);
+    const run = startCli(['run', '--policy', 'openai', '--base-url', baseUrl, '--config', config, '--problems', '3', '--numbers', '3', '--iterations', '8', '--k', '4', '--rollouts', '4', '--concurrency', '2', '--outage-ms', '120000', '--out', out, '--json']);
     try {
       // Mid-run: the server has generated some tokens for this run.
       const start = await llamaMetric(port, 'tokens_predicted_total');
