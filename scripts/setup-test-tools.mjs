@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Runs before `npm test` (npm's pretest hook): builds dist/ (the CLI the end-to-end tests spawn, and
-// the dashboard page), installs the Python tools the tests compare against (pyarrow, math-verify),
-// fetches the Apache Kafka jars from Maven Central and installs Debian's chromium (the dashboard
-// test drives it headless), each only when missing, so a fresh clone needs no other step.
+// the dashboard page), installs the Python tools the tests compare against (pyarrow, math-verify) and
+// those that make the tiny llama.cpp model (gguf, tokenizers, numpy), fetches the Apache Kafka jars
+// from Maven Central, installs Debian's chromium (the dashboard test drives it headless), and builds
+// llama.cpp's llama-server into the user cache (`astro-stream llm build`, 8-15 min once per machine,
+// with progress), each only when missing, so a fresh clone needs no other step.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,6 +24,12 @@ if (probe.status !== 0) {
   run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'requirements-test.txt']);
 }
 
+const llmProbe = spawnSync(python, ['-c', 'import gguf, tokenizers, numpy'], { cwd: root });
+if (llmProbe.status !== 0) {
+  console.log('[setup] installing the tiny-model Python tools from deploy/llama/requirements.txt');
+  run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join('deploy', 'llama', 'requirements.txt')]);
+}
+
 const libs = join(root, '.kafka', 'libs');
 const haveKafka = existsSync(libs) && readdirSync(libs).some((f) => /kafka_2\.13-.*\.jar$/.test(f));
 if (!haveKafka) {
@@ -36,4 +44,7 @@ if (!existsSync(CHROMIUM)) {
   execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '-q', 'chromium'], { stdio: 'inherit', env });
 }
+// Cached outside the checkout: a no-op after the first build on this machine.
+console.log('[setup] llama-server (llama.cpp) for the llama-server integration tests');
+run(process.execPath, [join(root, 'bin', 'astro-stream.js'), 'llm', 'build']);
 console.log('[setup] test tools ready');

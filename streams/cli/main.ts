@@ -5,6 +5,7 @@ import { createDashboardCommand } from './commands/dashboard.js';
 import { createDatasetCommand } from './commands/dataset.js';
 import { createEvalCommand } from './commands/eval.js';
 import { createKafkaCommand } from './commands/kafka.js';
+import { createLlmCommand } from './commands/llm.js';
 import { createReplayCommand } from './commands/replay.js';
 import { createRunCommand } from './commands/run.js';
 import { createServePolicyCommand } from './commands/servePolicy.js';
@@ -34,6 +35,7 @@ export function createProgram(): Command {
   program.addCommand(createVerifyCommand());
   program.addCommand(createKafkaCommand());
   program.addCommand(createDashboardCommand());
+  program.addCommand(createLlmCommand());
   return program;
 }
 

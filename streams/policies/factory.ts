@@ -8,6 +8,7 @@ import type { Policy } from '../../operators/mcts/policy.js';
 import { createDryRunPolicy } from './dryRunPolicy.js';
 import { createOnnxCountdownPolicy } from './onnxPolicy.js';
 import { createOpenAiPolicy, DEFAULT_OPENAI_POLICY_CONFIG } from './openai/openaiPolicy.js';
+import { PROMPT_FAMILIES, PROMPT_FAMILY_NAMES, promptFamilyOf } from './openai/promptTemplate.js';
 
 /**
  * Which policy proposes steps, and its knobs (the `policy` section of a run config). One flat
@@ -22,8 +23,20 @@ export const PolicySettings = z
     maxBatch: z.number().int().positive().default(4096),
     /** openai: base URL including `/v1`. */
     baseUrl: z.string().url().optional(),
-    /** openai: prompt template with `{{prompt}}` and `{{steps}}` (default Llama-3 chat). */
+    /** openai: `completions` (our prompt template) or `chat` (`/v1/chat/completions`, the server's chat template). */
+    endpoint: z.enum(['completions', 'chat']).default(DEFAULT_OPENAI_POLICY_CONFIG.endpoint),
+    /** openai, completions endpoint: prompt format by model family (default: guessed from the model id, else llama3). */
+    family: z.enum(PROMPT_FAMILY_NAMES as [string, ...string[]]).optional(),
+    /** openai: prompt template with `{{prompt}}` and `{{steps}}`; overrides the family's. */
     template: z.string().optional(),
+    /** openai: stop strings that end the assistant turn; override the family's. */
+    endStops: z.array(z.string()).optional(),
+    /** openai: largest `n` per request (default: learned from the server). */
+    maxN: z.number().int().positive().optional(),
+    /** openai: one choice per request on servers whose usage counts one choice (llama.cpp), so token counts are exact. */
+    exactUsage: z.boolean().default(DEFAULT_OPENAI_POLICY_CONFIG.exactUsage),
+    /** openai: how long a server outage is ridden out before requests fail into the DLQ (ms). */
+    outageMs: z.number().int().nonnegative().default(DEFAULT_OPENAI_POLICY_CONFIG.breaker.outageMs),
     /** openai: global bound on requests in flight. */
     maxInFlight: z.number().int().positive().default(DEFAULT_OPENAI_POLICY_CONFIG.maxInFlight),
     /** openai: one HTTP attempt's time limit (ms). */
@@ -94,20 +107,25 @@ export async function createPolicy(settings: PolicySettings, deps: PolicyFactory
     case 'openai': {
       if (settings.baseUrl === undefined) throw new AppError('config', '--policy openai needs --base-url (e.g. http://127.0.0.1:8000/v1)');
       const model = settings.model ?? (await firstModel(settings.baseUrl, settings.timeoutMs, deps.apiKey));
+      const family = PROMPT_FAMILIES[(settings.family ?? promptFamilyOf(model)) as keyof typeof PROMPT_FAMILIES];
       return createOpenAiPolicy(
         {
           ...DEFAULT_OPENAI_POLICY_CONFIG,
           baseUrl: settings.baseUrl,
           model,
           ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }),
-          ...(settings.template === undefined ? {} : { template: settings.template }),
+          endpoint: settings.endpoint,
+          template: settings.template ?? family.template,
+          endStops: settings.endStops ?? family.stops,
+          ...(settings.maxN === undefined ? {} : { maxN: settings.maxN }),
+          exactUsage: settings.exactUsage,
           maxInFlight: settings.maxInFlight,
           timeoutMs: settings.timeoutMs,
           retry: { ...DEFAULT_OPENAI_POLICY_CONFIG.retry, attempts: settings.attempts, initialDelayMs: settings.backoffMs },
           maxStepTokens: settings.maxStepTokens,
           maxRolloutTokens: settings.maxRolloutTokens,
           logprobs: settings.logprobs,
-          breaker: { failureThreshold: settings.breakerThreshold, cooldownMs: settings.breakerCooldownMs },
+          breaker: { failureThreshold: settings.breakerThreshold, cooldownMs: settings.breakerCooldownMs, outageMs: settings.outageMs },
         },
         {
           promptOf: (problem) => deps.domainOf(problem.domain).prompt(problem),

@@ -14,7 +14,7 @@ import type { SampleScores } from '../../../operators/eval/scoreSamples.js';
 import type { Policy } from '../../../operators/mcts/policy.js';
 import { createPolicy, PolicySettings } from '../../policies/factory.js';
 import { createOnnxCountdownPolicy } from '../../policies/onnxPolicy.js';
-import { renderPrompt, type OpenAiPolicy } from '../../policies/openai/index.js';
+import type { OpenAiPolicy } from '../../policies/openai/index.js';
 import { isProblemPreset, PROBLEM_PRESETS, type ProblemPreset } from '../../sources/problemMapping.js';
 import { readJsonlProblems } from '../../sources/readJsonlProblems.js';
 import { readParquetProblems } from '../../sources/readParquetProblems.js';
@@ -167,7 +167,8 @@ async function evalProblems(flags: EvalFlags): Promise<{ problems: Problem[]; na
 function openAiSampler(policy: OpenAiPolicy, options: { readonly temperature: number; readonly topP: number; readonly maxTokens: number }): ResponseSampler {
   return async (problem, n, seed) => {
     const response = await policy.completeRaw(problem.id, {
-      prompt: renderPrompt(policy.template, domainOf(problem.domain).prompt(problem), []),
+      user: domainOf(problem.domain).prompt(problem),
+      steps: [],
       n,
       max_tokens: options.maxTokens,
       temperature: options.temperature,

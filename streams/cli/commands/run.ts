@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { AppError } from '../../../operators/common/errors.js';
 import { prepareDatasetDir } from '../../sinks/datasetDir.js';
+import { PROMPT_FAMILY_NAMES } from '../../policies/openai/index.js';
 import { createKafkaTransport } from '../../transport/kafka/kafkaTransport.js';
 import { intFlag, numberFlag, parseRewrite, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile, type RunConfig } from '../runConfig.js';
 import { runPipeline } from '../runPipeline.js';
@@ -54,6 +55,9 @@ interface RunFlags {
   readonly sourceName?: string;
   readonly resume?: boolean;
   readonly overwrite?: boolean;
+  readonly endpoint?: string;
+  readonly family?: string;
+  readonly outageMs?: number;
 }
 
 /** `--resume` / `--overwrite` → the config's outMode (absent when neither: the config file or the default decides). */
@@ -88,6 +92,9 @@ function flagsToLayer(flags: RunFlags): Record<string, unknown> {
       attempts: flags.attempts,
       backoffMs: flags.backoffMs,
       mistakeRate: flags.mistakeRate,
+      endpoint: flags.endpoint,
+      family: flags.family,
+      outageMs: flags.outageMs,
     },
     brokers: flags.brokers === undefined ? undefined : parseBrokers(flags.brokers),
     search: { iterations: flags.iterations, k: flags.k, rollouts: flags.rollouts },
@@ -152,6 +159,9 @@ export function createRunCommand(): Command {
     .option('--timeout-ms <ms>', 'openai: time limit of one request attempt (default 120000)', intFlag('--timeout-ms'))
     .option('--attempts <n>', 'openai: attempts per request before the problem goes to the DLQ (default 5)', intFlag('--attempts'))
     .option('--backoff-ms <ms>', 'openai: first retry delay, doubled per retry with ±20% jitter (default 300)', intFlag('--backoff-ms'))
+    .option('--endpoint <kind>', 'openai: completions (our prompt template) or chat (/v1/chat/completions with the server\'s chat template) (default completions)')
+    .option('--family <name>', `openai, completions endpoint: prompt format, ${PROMPT_FAMILY_NAMES.join(', ')} (default: from the model id, else llama3)`)
+    .option('--outage-ms <ms>', 'openai: how long requests wait for a server that is down before the problem goes to the DLQ (default 300000)', intFlag('--outage-ms'))
     .option('--mistake-rate <p>', 'dry-run: probability that a sampled step is a mistake (default 0.3)', numberFlag('--mistake-rate'))
     .option('--self-eval <n>', 'openai: keep a correct terminal only if the model approves it N times out of N (ASTRO self-evaluation; default off)', intFlag('--self-eval'))
     .option('--rewrite <parts>', 'openai: rewrite "steps", "backtracks" or "steps,backtracks" with the model; rewritten traces are re-verified (default off)')

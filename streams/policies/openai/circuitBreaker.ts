@@ -1,66 +1,114 @@
 import { AppError } from '../../../operators/common/errors.js';
 
-/** When the breaker opens and for how long it stays open. */
+/** When the breaker opens, how often it probes, and how long an outage is ridden out. */
 export interface CircuitBreakerConfig {
   /** Consecutive failures that open the circuit. */
   readonly failureThreshold: number;
-  /** How long an open circuit rejects calls before letting one probe through (ms). */
+  /** How long an open circuit holds calls back before letting one probe through (ms). */
   readonly cooldownMs: number;
+  /**
+   * How long the server may keep failing (from the first failure of the streak) before held calls
+   * give up with a non-retriable error (ms). Outages shorter than this cost time, not problems.
+   */
+  readonly outageMs: number;
 }
 
-export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerConfig = { failureThreshold: 8, cooldownMs: 2_000 };
+export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerConfig = { failureThreshold: 8, cooldownMs: 2_000, outageMs: 300_000 };
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
-/** A closed/open/half-open breaker around a flaky backend; see {@link createCircuitBreaker}. */
+/** What the breaker needs from outside: time, and a way to wait. */
+export interface CircuitBreakerDeps {
+  readonly clock: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** A closed/open/half-open breaker that pauses callers while the backend is down; see {@link createCircuitBreaker}. */
 export interface CircuitBreaker {
-  /** Throws a retriable `policy` AppError while open; otherwise lets the call proceed. */
-  check(): void;
+  /**
+   * Resolves when a call may go out: at once while closed; while open, once a probe has brought
+   * the circuit back (or this caller is the probe). Rejects with a non-retriable `policy` error
+   * when the server has been failing for longer than `outageMs`.
+   */
+  admit(): Promise<void>;
   success(): void;
   failure(): void;
   state(): CircuitState;
   /** Times the circuit has opened. */
   opened(): number;
+  /** How long the current failure streak has lasted (ms); 0 when the last call succeeded. */
+  failingForMs(): number;
 }
 
 /**
- * A circuit breaker: after `failureThreshold` consecutive failures the backend is given
- * `cooldownMs` of rest (calls fail fast, as retriable errors, so callers back off instead of
- * piling up timeouts); then a single probe decides between closing and re-opening.
+ * A circuit breaker that rides out outages: after `failureThreshold` consecutive failures the
+ * circuit opens and every new call waits (instead of failing and using up its retries); every
+ * `cooldownMs` one probe goes through, and its success releases everyone at once. Only when the
+ * failure streak has lasted `outageMs` do waiting calls fail, naming how long the server was down
+ * (a server that never comes back still ends the run, problem by problem, into the DLQ).
  */
-export function createCircuitBreaker(config: CircuitBreakerConfig, clock: () => number): CircuitBreaker {
+export function createCircuitBreaker(config: CircuitBreakerConfig, deps: CircuitBreakerDeps): CircuitBreaker {
   let state: CircuitState = 'closed';
   let failures = 0;
+  let failingSince = 0;
   let openedAt = 0;
   let opened = 0;
-  // A half-open circuit lets exactly one probe through; the others still fail fast.
+  // A half-open circuit lets exactly one probe through; the others wait for its outcome.
   let probing = false;
+  // Resolved (and replaced) on every outcome, so waiters wake when the probe answers, not on a poll.
+  let changed = signal();
+  const notify = (): void => {
+    changed.resolve();
+    changed = signal();
+  };
   const open = (): void => {
     state = 'open';
-    openedAt = clock();
+    openedAt = deps.clock();
     opened += 1;
     probing = false;
   };
+
   return {
-    check(): void {
-      if (state === 'open' && clock() - openedAt >= config.cooldownMs) state = 'half-open';
-      if (state === 'closed') return;
-      if (state === 'half-open' && !probing) {
-        probing = true;
-        return;
+    async admit(): Promise<void> {
+      for (;;) {
+        if (state === 'closed') return;
+        const now = deps.clock();
+        if (state === 'open' && now - openedAt >= config.cooldownMs) state = 'half-open';
+        // The probe goes even past the outage limit: a server that came back is noticed.
+        if (state === 'half-open' && !probing) {
+          probing = true;
+          return;
+        }
+        const downMs = now - failingSince;
+        if (downMs >= config.outageMs) {
+          throw new AppError('policy', `server unavailable for ${downMs} ms (${failures} consecutive failures; the outage limit is ${config.outageMs} ms, --outage-ms)`, { retriable: false });
+        }
+        const untilProbe = state === 'open' ? openedAt + config.cooldownMs - now : config.cooldownMs;
+        await Promise.race([changed.promise, deps.sleep(Math.max(1, Math.min(untilProbe, config.outageMs - downMs)))]);
       }
-      throw new AppError('policy', `circuit open after ${failures} consecutive failures`, { retriable: true });
     },
     success(): void {
       failures = 0;
       probing = false;
       state = 'closed';
+      notify();
     },
     failure(): void {
+      if (failures === 0) failingSince = deps.clock();
       failures += 1;
       if (state === 'half-open' || (state === 'closed' && failures >= config.failureThreshold)) open();
+      notify();
     },
     state: () => state,
     opened: () => opened,
+    failingForMs: () => (failures === 0 ? 0 : deps.clock() - failingSince),
   };
+}
+
+function signal(): { readonly promise: Promise<void>; readonly resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((ok) => {
+    resolve = ok;
+  });
+  return { promise, resolve };
 }

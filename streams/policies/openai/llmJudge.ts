@@ -1,7 +1,6 @@
 import type { SolutionJudge } from '../../../operators/linearize/selfEval.js';
 import type { Problem } from '../../../schemas/problem.js';
 import type { OpenAiPolicy } from './openaiPolicy.js';
-import { renderPrompt } from './promptTemplate.js';
 
 /** The judge's question about one solution (user turn of the policy's template). */
 export function judgePrompt(problemPrompt: string, solution: string): string {
@@ -17,7 +16,8 @@ export function createLlmJudge(policy: OpenAiPolicy, promptOf: (problem: Problem
   return {
     async judge(problem, solution, n, seed) {
       const response = await policy.completeRaw('self-eval', {
-        prompt: renderPrompt(policy.template, judgePrompt(promptOf(problem), solution), []),
+        user: judgePrompt(promptOf(problem), solution),
+        steps: [],
         n,
         max_tokens: 4,
         temperature: 1,

@@ -1,7 +1,6 @@
 import type { TextRewriter } from '../../../operators/linearize/rewrite.js';
 import { STEP_DELIMITER } from '../../../operators/mcts/policy.js';
 import type { OpenAiPolicy } from './openaiPolicy.js';
-import { renderPrompt } from './promptTemplate.js';
 
 /**
  * LLM rewriting over the OpenAI protocol: the few-shot prompt as the user turn, one sample that
@@ -11,7 +10,8 @@ export function createLlmRewriter(policy: OpenAiPolicy, options: { readonly maxT
   return {
     async complete(prompt, seed) {
       const response = await policy.completeRaw('rewrite', {
-        prompt: renderPrompt(policy.template, prompt, []),
+        user: prompt,
+        steps: [],
         n: 1,
         max_tokens: options.maxTokens ?? 512,
         temperature: options.temperature ?? 0.7,

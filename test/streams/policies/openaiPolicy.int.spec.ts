@@ -67,7 +67,7 @@ describe('openai policy against a real serve-policy server', () => {
   it('retries through 500s, slow answers (timeouts) and truncated bodies, and still builds sound trees', async () => {
     const server = await serve({ errorEvery: 4, slowEvery: 7, slowMs: 1_500, truncateEvery: 5 });
     const metrics = new InMemoryMetrics();
-    const policy = client(server, metrics, { timeoutMs: 500, breaker: { failureThreshold: 50, cooldownMs: 10 } });
+    const policy = client(server, metrics, { timeoutMs: 500, breaker: { failureThreshold: 50, cooldownMs: 10, outageMs: 60_000 } });
     try {
       const tree = await searchTreeParallel(problems[0]!, { ...search, parallelIterations: 4 }, { policy, verifier, clock: () => 0 });
       expect(checkTreeInvariants(tree)).toEqual([]);

@@ -27,7 +27,7 @@ const config: OpenAiPolicyConfig = {
   baseUrl: 'http://unused/v1',
   model: 'm',
   retry: { attempts: 3, initialDelayMs: 10, factor: 2, jitter: 0.2, maxDelayMs: 1000 },
-  breaker: { failureThreshold: 100, cooldownMs: 0 },
+  breaker: { failureThreshold: 100, cooldownMs: 0, outageMs: 60_000 },
 };
 
 /** A scripted client: answers each request with the next outcome (a response or an error). */
@@ -107,7 +107,7 @@ describe('requests', () => {
     expect(body).toMatchObject({ model: 'm', n: 8, temperature: 0.7, top_p: 0.9, logprobs: 1, max_tokens: config.maxStepTokens });
     expect(body?.stop).toContain(STEP_DELIMITER);
     expect(typeof body?.seed).toBe('number');
-    expect(body?.prompt.endsWith('## Step 1: y\n\n')).toBe(true);
+    expect(body?.prompt?.endsWith('## Step 1: y\n\n')).toBe(true);
   });
 
   it('asks for M rollouts in one request per state, without the step stop; cuts at the first answer', async () => {
@@ -158,30 +158,51 @@ describe('retries, breaker, in-flight bound, accounting', () => {
     expect(client.bodies).toHaveLength(1);
   });
 
-  it('opens the circuit after consecutive failures, fails fast while open, closes after a good probe', () => {
+  it('opens the circuit after consecutive failures, holds callers while open, lets one probe through, closes after a good probe', async () => {
     let now = 0;
-    const breaker = createCircuitBreaker({ failureThreshold: 2, cooldownMs: 100 }, () => now);
+    const breaker = createCircuitBreaker({ failureThreshold: 2, cooldownMs: 100, outageMs: 10_000 }, { clock: () => now, sleep: async (ms) => void (now += ms) });
     breaker.failure();
     expect(breaker.state()).toBe('closed');
+    await breaker.admit(); // closed: at once
     breaker.failure();
     expect(breaker.state()).toBe('open');
-    expect(() => breaker.check()).toThrow(/circuit open/);
-    now = 150;
-    expect(() => breaker.check()).not.toThrow(); // the probe
-    expect(() => breaker.check()).toThrow(/circuit open/); // only one probe at a time
-    breaker.failure();
-    expect(breaker.state()).toBe('open');
-    now = 300;
-    breaker.check();
+    await breaker.admit(); // waits out the cooldown (the fake sleep moves the clock), then is the probe
+    expect(now).toBe(100);
+    expect(breaker.state()).toBe('half-open');
+    let second = false;
+    const waiting = breaker.admit().then(() => (second = true));
+    await Promise.resolve();
+    expect(second).toBe(false); // only one probe at a time
+    breaker.failure(); // the probe failed: open again, the waiter waits for the next probe
+    await waiting;
+    expect(now).toBeGreaterThanOrEqual(200);
     breaker.success();
     expect(breaker.state()).toBe('closed');
     expect(breaker.opened()).toBe(2);
+    expect(breaker.failingForMs()).toBe(0);
+  });
+
+  it('gives up holding callers once the server has been failing for outageMs, naming how long', async () => {
+    let now = 0;
+    const breaker = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 100, outageMs: 1_000 }, { clock: () => now, sleep: async (ms) => void (now += ms) });
+    breaker.failure();
+    for (let probes = 0; probes < 20; probes++) {
+      const admitted = await breaker.admit().then(() => true, (e: unknown) => e);
+      if (admitted !== true) {
+        expect(admitted).toBeInstanceOf(AppError);
+        expect((admitted as AppError).retriable).toBe(false);
+        expect((admitted as AppError).message).toMatch(/server unavailable for 1\d{3} ms .*outage limit is 1000 ms/);
+        return;
+      }
+      breaker.failure(); // every probe fails
+    }
+    throw new Error('the breaker never gave up');
   });
 
   it('bounds requests in flight globally, across states and calls', async () => {
     let active = 0;
     let peak = 0;
-    const client = scriptedClient([() => choices(['x'])], async () => {
+    const client = scriptedClient([(b) => choices(Array.from({ length: b.n }, () => 'x'))], async () => {
       active += 1;
       peak = Math.max(peak, active);
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -193,6 +214,28 @@ describe('retries, breaker, in-flight bound, accounting', () => {
     expect(client.bodies).toHaveLength(10);
     expect(peak).toBe(3);
     expect(policy.limiter.peak()).toBe(3);
+  });
+
+  it('a limiter can be resized: lower takes effect as requests finish, higher at once', async () => {
+    const limiter = createInFlightLimiter(4);
+    const gates: (() => void)[] = [];
+    const job = () => limiter.run(() => new Promise<void>((resolve) => gates.push(resolve)));
+    const all = Array.from({ length: 8 }, () => job());
+    await Promise.resolve();
+    expect(limiter.inFlight()).toBe(4);
+    limiter.resize(2);
+    gates.shift()?.();
+    gates.shift()?.();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(limiter.inFlight()).toBe(2);
+    limiter.resize(5);
+    expect(limiter.inFlight()).toBe(5);
+    while (gates.length > 0) {
+      gates.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    await Promise.all(all);
+    expect(limiter.inFlight()).toBe(0);
   });
 
   it('a limiter hands slots out first come, first served', async () => {

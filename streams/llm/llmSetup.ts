@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import { packageRoot } from '../../models/paths.js';
+import type { LlamaBuildProgress } from './llamaBuild.js';
+
+/**
+ * Slots a server needs so that no request of a run waits for another of the same state: the
+ * largest `n` the search asks for (k step samples, M rollouts, N self-evaluation judgments).
+ */
+export function slotsFor(search: { readonly k: number; readonly rollouts: number }, judgments?: number): number {
+  return Math.max(search.k, search.rollouts, judgments ?? 1);
+}
+
+/** `deploy/llama/tiny_model.py` of this package. */
+export function tinyModelScript(): string {
+  return join(packageRoot(), 'deploy', 'llama', 'tiny_model.py');
+}
+
+/**
+ * A build progress line, or null when it would repeat the last one: compile steps print at most
+ * once per whole percent, so a log (CI) gets ~100 lines for a build and a terminal a moving count.
+ */
+export function formatBuildProgress(): (p: LlamaBuildProgress) => string | null {
+  let lastPercent = -1;
+  return (p) => {
+    if (p.phase !== 'compile') return `[llm] ${p.phase}: ${p.message}`;
+    if (p.done === undefined || p.total === undefined || p.total === 0) return null;
+    const percent = Math.floor((100 * p.done) / p.total);
+    if (percent === lastPercent) return null;
+    lastPercent = percent;
+    return `[llm] building llama-server ${p.done}/${p.total} (${percent}%) ${p.message.replace(/^Building \S+ object /, '')}`;
+  };
+}
