@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs before `npm test` (npm's pretest hook): builds dist/ (the CLI the end-to-end tests spawn),
-// installs the Python tools the tests compare against (pyarrow, math-verify) and fetches the
+// installs the Python tools the tests compare against (pyarrow, math-verify), the language-model
+// trainer's pinned requirements (streams/trainer/lm: torch, transformers, trl, ...) and fetches the
 // Apache Kafka jars from Maven Central, each only when missing, so a fresh clone needs no other step.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -18,6 +19,12 @@ const probe = spawnSync(python, ['-c', 'import pyarrow, math_verify'], { cwd: ro
 if (probe.status !== 0) {
   console.log('[setup] installing Python test tools from requirements-test.txt');
   run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'requirements-test.txt']);
+}
+const lmProbe = spawnSync(python, ['-c', 'import torch, transformers, sentencepiece, trl, gguf, kafka, matplotlib, safetensors'], { cwd: root });
+if (lmProbe.status !== 0) {
+  // torch from PyPI is the CUDA build (~5 GB with its libraries); it runs on CPU.
+  console.log('[setup] installing the language-model trainer requirements from streams/trainer/lm/requirements.txt');
+  run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'streams/trainer/lm/requirements.txt']);
 }
 
 const libs = join(root, '.kafka', 'libs');

@@ -33,6 +33,12 @@ def _emit(summary: dict) -> None:
     print(json.dumps(summary, indent=1, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o)))
 
 
+def _require_model_dir(path: str) -> None:
+    """Checked before torch is imported (seconds on a busy machine), so bad input fails at once."""
+    if not (Path(path) / "config.json").is_file():
+        raise bad_input(f"{path}: not a model directory (no config.json)")
+
+
 def _threads(args: argparse.Namespace) -> None:
     import torch
 
@@ -66,16 +72,19 @@ def token_shares(tok, rows) -> dict:
 
 
 def cmd_sft(args: argparse.Namespace) -> dict:
+    from .data import read_traces
+
+    rows = read_traces(args.traces, args.variant or None, exclude_held_out=not args.include_held_out)
+    if args.init:
+        _require_model_dir(args.init)
     import torch
 
     from .chat import ChatTokenizer
-    from .data import read_traces
     from .model import ModelSize, load_model, new_model, parameter_count, save_model
     from .progress import Progress
     from .sft import SftConfig, train_sft, train_sft_trl
 
     _threads(args)
-    rows = read_traces(args.traces, args.variant or None, exclude_held_out=not args.include_held_out)
     if args.max_rows:
         rows = rows[: args.max_rows]
     if not rows:
@@ -118,6 +127,7 @@ def cmd_export(args: argparse.Namespace) -> dict:
 
 
 def cmd_rollouts(args: argparse.Namespace) -> dict:
+    _require_model_dir(args.model)
     from .data import write_rollouts
     from .evaluate import read_problems
     from .model import load_model
@@ -134,6 +144,7 @@ def cmd_rollouts(args: argparse.Namespace) -> dict:
 
 
 def cmd_rl(args: argparse.Namespace) -> dict:
+    _require_model_dir(args.model)
     from .data import read_rollouts
     from .export import export_content_addressed
     from .model import load_model, save_model
@@ -168,6 +179,7 @@ def cmd_rl(args: argparse.Namespace) -> dict:
 
 
 def cmd_eval(args: argparse.Namespace) -> dict:
+    _require_model_dir(args.model)
     from .evaluate import evaluate, read_problems
     from .model import load_model
 
