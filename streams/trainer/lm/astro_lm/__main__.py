@@ -108,8 +108,8 @@ def cmd_sft(args: argparse.Namespace) -> dict:
     progress.tick(f"{len(rows)} rows ({', '.join(sorted(set(r.variant for r in rows)))}), {sum(len(e.ids) for e in examples):,} tokens per epoch, {parameter_count(model):,} parameters, engine {args.engine}", force=True)
     out = Path(args.out)
     if args.engine == "trl":
-        save_model(model, tok, out, {})  # SFTTrainer loads the tokenizer files from the model directory
-        stats = train_sft_trl(model, str(out), examples, config, int(model.config.pad_token_id), progress, str(out / "trl-work"))
+        pieces = [tok.sp.id_to_piece(i) for i in range(tok.vocab_size)]
+        stats = train_sft_trl(model, pieces, tok.eot_id, examples, config, int(model.config.pad_token_id), progress, str(out / "trl-work"))
     else:
         stats = train_sft(model, examples, config, int(model.config.pad_token_id), progress)
     meta = {"kind": "sft", "engine": args.engine, "variants": sorted(set(r.variant for r in rows)), "rows": len(rows), "traces": args.traces, "config": asdict(config), "stats": {k: v for k, v in asdict(stats).items() if k != "losses"}, "torch_threads": torch.get_num_threads()}

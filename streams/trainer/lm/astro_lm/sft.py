@@ -14,8 +14,10 @@ Two engines over the same tokenized examples:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -149,10 +151,12 @@ def _finish(stats: SftStats, started: float, total_tokens: int, progress: Progre
     return stats
 
 
-def train_sft_trl(model: torch.nn.Module, model_dir: str, examples: list[Encoded], config: SftConfig, pad_id: int, progress: Progress, work_dir: str) -> SftStats:
+def train_sft_trl(model: torch.nn.Module, pieces: list[str], eos_id: int, examples: list[Encoded], config: SftConfig, pad_id: int, progress: Progress, work_dir: str) -> SftStats:
     """The same run through TRL's SFTTrainer: pre-tokenized rows, completion-only loss, steps from the budget."""
     from datasets import Dataset
-    from transformers import AutoTokenizer
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
     from trl import SFTConfig, SFTTrainer
 
     mean_len = sum(len(e.ids) for e in examples) / len(examples)
@@ -176,13 +180,18 @@ def train_sft_trl(model: torch.nn.Module, model_dir: str, examples: list[Encoded
         logging_steps=max(1, max_steps // 20),
         seed=config.seed,
         dataloader_num_workers=0,
+        disable_tqdm=True,
         max_length=None,
     )
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    tokenizer.pad_token_id = pad_id
+    # The rows are already tokenized (by ChatTokenizer, as llama.cpp will): SFTTrainer only needs the
+    # pad token from its processing class, so a word-level view of the same vocabulary serves.
+    vocab = {piece: i for i, piece in enumerate(pieces)}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(WordLevel(vocab, unk_token=pieces[0])), pad_token=pieces[pad_id], eos_token=pieces[eos_id])
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     started = time.monotonic()
-    result = trainer.train()
+    # The Trainer prints its log dicts on stdout, where our CLI writes its JSON summary.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = trainer.train()
     stats = SftStats(engine="trl", steps=int(result.global_step))
     stats.wall_s = time.monotonic() - started
     # TRL counts input tokens itself (num_input_tokens_seen needs include_num_input_tokens_seen); estimate from batches seen.
