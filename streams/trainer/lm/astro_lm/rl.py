@@ -6,7 +6,8 @@ stage will do once the model is served by llama-server). The objective is PPO's 
 surrogate with GRPO's group-normalized advantages (ASTRO-METHOD §5), token-level ratios, no KL
 term. The TRL layout carries no sampling log-probabilities, so the ratio's denominator is the
 policy as it was before this update (on-policy when the rows came from the current version);
-`epochs` > 1 passes over a batch are what make the clip bind.
+`epochs` > 1 passes over a batch are what make the clip bind. Each update (one `rl` invocation,
+one published version) starts a fresh AdamW: optimizer state is not part of a policy version.
 """
 
 from __future__ import annotations

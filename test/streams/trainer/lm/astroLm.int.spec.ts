@@ -62,6 +62,30 @@ describe('astro_lm: language-model trainer consumer', () => {
     expect((tok.phrases as string[]).some((p) => p.includes('each number at most once'))).toBe(true);
     const plain = ok(astroLm(['tokenizer', '--traces', join(dir, 'data', 'traces'), '--vocab-size', '600', '--no-phrases', '--out', join(dir, 'tok-plain')]));
     expect(tok.mean_prompt_tokens as number).toBeLessThan(0.6 * (plain.mean_prompt_tokens as number));
+    // What the search sends mid-tree (the prompt, then the steps so far each followed by a blank
+    // line) must tokenize as the start of the training sequence, or the served model would see
+    // token boundaries it never saw in training.
+    const prefixes = python(
+      `import json, sys
+from pathlib import Path
+from astro_lm.chat import ChatTokenizer
+from astro_lm.data import read_traces
+tok = ChatTokenizer.load(Path(sys.argv[1]))
+checked, broken = 0, []
+for r in read_traces([sys.argv[2]]):
+    full = tok.encode_chat(r.prompt, r.completion).ids
+    steps = r.completion.split("\\n\\n")
+    for k in range(1, len(steps)):
+        served = tok.prompt_ids(r.prompt) + tok.text("\\n\\n" + "".join(s + "\\n\\n" for s in steps[:k]))
+        checked += 1
+        if full[: len(served)] != served:
+            broken.append([r.prompt[-40:], k])
+print(json.dumps({"checked": checked, "broken": broken[:3]}))`,
+      join(dir, 'tok'),
+      join(dir, 'data', 'traces'),
+    ) as { checked: number; broken: unknown[] };
+    expect(prefixes.checked).toBeGreaterThan(100);
+    expect(prefixes.broken).toEqual([]);
   }, 300_000);
 
   it('SFT on a few rows of the search traces spends its token budget and produces a model', () => {
