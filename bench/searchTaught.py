@@ -54,6 +54,8 @@ def run_pipeline(out: Path, problems: int, seed: int, numbers: int) -> None:
 
 def held_out_problems(path: Path, count: int, seed: int, numbers: int) -> None:
     """The TypeScript eval split (`eval`'s heldOutProblems) with the domain's prompt, as JSONL."""
+    if not (ROOT / "dist" / "streams" / "cli" / "commands" / "eval.js").is_file():
+        raise SystemExit("searchTaught: dist/ is missing; run `npm run build` first")
     script = f"""
 import {{ heldOutProblems }} from '{ROOT}/dist/streams/cli/commands/eval.js';
 import {{ domainOf }} from '{ROOT}/dist/domains/registry.js';
