@@ -123,8 +123,12 @@ def train_sft(model: torch.nn.Module, examples: list[Encoded], config: SftConfig
             minutes_up = config.max_minutes is not None and time.monotonic() - started >= config.max_minutes * 60
             if stats.tokens + n_tokens > config.token_budget or minutes_up:
                 return _finish(stats, started, total_tokens, progress)
+            # The schedule runs over whichever budget ends first, so a run stopped by minutes decays fully too.
+            fraction = stats.tokens / config.token_budget
+            if config.max_minutes is not None:
+                fraction = max(fraction, (time.monotonic() - started) / (config.max_minutes * 60))
             for group in optimizer.param_groups:
-                group["lr"] = _lr_at(config, stats.steps, stats.tokens / config.token_budget)
+                group["lr"] = _lr_at(config, stats.steps, fraction)
             out = model(**collate(batch, pad_id))
             optimizer.zero_grad(set_to_none=True)
             out.loss.backward()
