@@ -1,12 +1,14 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeCountdown } from '../../../../domains/countdown/verifier.js';
 import { PolicyVersionCodec, POLICY_TOPIC, type PolicyVersion } from '../../../../schemas/policyVersion.js';
+import { LLAMA3_TEMPLATE, renderPrompt } from '../../../../streams/policies/openai/promptTemplate.js';
 import { REPO_ROOT, runCli } from '../../../helpers/cli.js';
 import { startTestKafka, type TestKafka } from '../../../helpers/kafka.js';
 
@@ -37,6 +39,22 @@ function python(code: string, ...args: string[]): unknown {
 }
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+
+async function postJson(url: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return (await res.json()) as Record<string, unknown>;
+}
 
 describe('astro_lm: language-model trainer consumer', () => {
   let dir: string;
@@ -121,6 +139,54 @@ print(json.dumps(s))`,
     expect(summary.chat_template).toContain('<|start_header_id|>');
     expect(summary.tensors['token_embd.weight']).toEqual([128, 600]);
     expect(Object.keys(summary.tensors)).toContain('blk.3.attn_q.weight');
+  }, 600_000);
+
+  it('llama-server loads the exported model, tokenizes conversations as training did, and answers', async () => {
+    // The llama-server the openai-policy engine builds from the same llama.cpp source (see export.py).
+    const binary = String(python(`import json; from astro_lm.export import llama_server_binary; b = llama_server_binary(); print(json.dumps(str(b) if b else ""))`));
+    expect(binary, 'llama-server is not built: the pretest hook of the llama-server engine builds it into the astro-stream cache').not.toBe('');
+    const port = await freePort();
+    const server = spawn(binary, ['-m', join(dir, 'model.gguf'), '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-np', '1', '-c', '2048'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    server.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    server.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<void>((resolve) => server.on('close', () => resolve()));
+    try {
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        const healthy = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+        if (healthy) break;
+        expect(server.exitCode, log.slice(-2000)).toBeNull();
+        expect(Date.now() < deadline, `llama-server not healthy in 180 s: ${log.slice(-2000)}`).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const rows = python(
+        `import json, sys
+from pathlib import Path
+from astro_lm.chat import ChatTokenizer
+from astro_lm.data import read_traces
+tok = ChatTokenizer.load(Path(sys.argv[1]))
+rows = read_traces([sys.argv[2]])[:20]
+print(json.dumps([{"prompt": r.prompt, "completion": r.completion, "ids": tok.encode_chat(r.prompt, r.completion).ids} for r in rows]))`,
+        join(dir, 'sft'),
+        join(dir, 'data', 'traces'),
+      ) as { prompt: string; completion: string; ids: number[] }[];
+      expect(rows.length).toBeGreaterThan(0);
+      // What the openai policy sends: its default Llama-3 template with the user prompt and no steps yet.
+      const render = (prompt: string, completion: string): string => `${renderPrompt(LLAMA3_TEMPLATE, prompt, [])}${completion}`;
+      for (const row of rows) {
+        const served = await postJson(`http://127.0.0.1:${port}/tokenize`, { content: `${render(row.prompt, row.completion)}<|eot_id|>`, add_special: false, parse_special: true });
+        expect(served.tokens).toEqual(row.ids);
+      }
+      const first = rows[0];
+      const answer = await postJson(`http://127.0.0.1:${port}/v1/completions`, { prompt: render(first?.prompt ?? '', ''), max_tokens: 24, temperature: 0 });
+      const choice = (answer.choices as { text: string; finish_reason: string }[])[0];
+      expect(choice?.text.length).toBeGreaterThan(0);
+      expect(['length', 'stop']).toContain(choice?.finish_reason);
+    } finally {
+      server.kill('SIGTERM');
+      await exited;
+    }
   }, 600_000);
 
   it('an RL step on a real RL Parquet batch changes the weights and publishes a policy version the TypeScript side decodes', async () => {
