@@ -66,8 +66,8 @@ for (const p of heldOutProblems({count}, {seed}, {numbers})) console.log(JSON.st
     path.write_text(out)
 
 
-def rl_problems(path: Path, traces: str, count: int, seed: int) -> None:
-    """Training problems (never held out) for the RL phase: the first `count` distinct ones of the traces."""
+def rl_problems(work: Path, traces: str, per_iteration: int, iterations: int) -> list[Path]:
+    """Training problems (never held out) for the RL phase: distinct ones, new ones each iteration, the same for both arms."""
     seen, lines = set(), []
     for r in read_traces([traces], ["direct_ablation", "search"]):
         key = content_key(r.numbers, r.target)
@@ -75,22 +75,28 @@ def rl_problems(path: Path, traces: str, count: int, seed: int) -> None:
             continue
         seen.add(key)
         lines.append(json.dumps({"numbers": r.numbers, "target": r.target, "prompt": r.prompt}))
-    lines = lines[seed % max(1, len(lines)) :] + lines[: seed % max(1, len(lines))]
-    path.write_text("\n".join(lines[:count]) + "\n")
+    files = []
+    for it in range(iterations):
+        # Wraps around when the data has fewer problems than the RL budget asks for.
+        chunk = [lines[(it * per_iteration + j) % len(lines)] for j in range(per_iteration)]
+        path = work / f"rl-problems-{it + 1}.jsonl"
+        path.write_text("\n".join(chunk) + "\n")
+        files.append(path)
+    return files
 
 
 def evaluate(model: Path, problems: Path, args: argparse.Namespace) -> dict:
     return astro_lm("eval", "--model", str(model), "--problems", str(problems), "--k", str(args.k), "--max-new-tokens", str(args.max_new_tokens), "--threads", str(args.threads), "--seed", str(args.seed), "--quiet")
 
 
-def rl_phase(arm: str, sft_model: Path, work: Path, problems: Path, args: argparse.Namespace) -> tuple[Path, dict]:
+def rl_phase(arm: str, sft_model: Path, work: Path, problems: list[Path], args: argparse.Namespace) -> tuple[Path, dict]:
     """`--rl-iterations` rounds of (sample groups from the current version → one clipped update → publish)."""
     model = sft_model
     history = []
     started = time.monotonic()
     for it in range(1, args.rl_iterations + 1):
         batch = work / "rl" / "trl" / f"step-{it:06d}.parquet"
-        sampled = astro_lm("rollouts", "--model", str(model), "--problems", str(problems), "--group-size", str(args.group_size), "--policy", f"astro-lm-{arm}", "--out", str(batch), "--max-new-tokens", str(args.max_new_tokens), "--threads", str(args.threads), "--seed", str(args.seed + it), "--quiet")
+        sampled = astro_lm("rollouts", "--model", str(model), "--problems", str(problems[it - 1]), "--group-size", str(args.group_size), "--policy", f"astro-lm-{arm}", "--out", str(batch), "--max-new-tokens", str(args.max_new_tokens), "--threads", str(args.threads), "--seed", str(args.seed + it), "--quiet")
         nxt = work / f"rl-v{it}"
         step = astro_lm("rl", "--model", str(model), "--rollouts", str(batch), "--out", str(nxt), "--policy", f"astro-lm-{arm}", "--policies", str(work / "policies"), "--threads", str(args.threads), "--seed", str(args.seed), "--quiet")
         history.append({"iteration": it, "mean_reward": sampled["mean_reward"], **{k: step["stats"][k] for k in ("groups", "groups_skipped_equal_rewards", "steps", "tokens", "clipped_fraction", "surrogate_loss")}, "policy_version": step["policy_version_string"]})
@@ -99,7 +105,7 @@ def rl_phase(arm: str, sft_model: Path, work: Path, problems: Path, args: argpar
     return model, {"iterations": history, "wall_s": time.monotonic() - started, "rl_tokens": sum(h["tokens"] for h in history)}
 
 
-def one_budget(label: str, tokens: int | None, minutes: float | None, data: Path, tok: Path, eval_file: Path, rl_file: Path, work: Path, args: argparse.Namespace) -> dict:
+def one_budget(label: str, tokens: int | None, minutes: float | None, data: Path, tok: Path, eval_file: Path, rl_files: list[Path], work: Path, args: argparse.Namespace) -> dict:
     result: dict = {"budget": label}
     budget = tokens
     for arm, variant in ARMS.items():
@@ -111,7 +117,7 @@ def one_budget(label: str, tokens: int | None, minutes: float | None, data: Path
         sft = astro_lm(*argv)
         budget = budget if budget is not None else sft["stats"]["tokens"]
         before = evaluate(model_dir, eval_file, args)
-        final, rl = rl_phase(arm, model_dir, work / arm, rl_file, args)
+        final, rl = rl_phase(arm, model_dir, work / arm, rl_files, args)
         after = evaluate(final, eval_file, args)
         result[arm] = {
             "variant": variant,
@@ -187,16 +193,16 @@ def main() -> None:
     data = Path(args.data) if args.data else work / "data"
     if not args.data:
         run_pipeline(data, args.problems, args.data_seed, args.numbers)
-    eval_file, rl_file, tok = work / "eval-problems.jsonl", work / "rl-problems.jsonl", work / "tokenizer"
+    eval_file, tok = work / "eval-problems.jsonl", work / "tokenizer"
     held_out_problems(eval_file, args.eval_problems, args.eval_seed, args.numbers)
-    rl_problems(rl_file, str(data / "traces"), args.rl_problems, args.seed)
+    rl_files = rl_problems(work, str(data / "traces"), args.rl_problems, args.rl_iterations)
     train_keys = problem_keys(read_traces([str(data / "traces")], list(ARMS.values())))
     eval_keys = {content_key(json.loads(l)["numbers"], json.loads(l)["target"]) for l in eval_file.read_text().splitlines()}
     if train_keys & eval_keys:
         raise SystemExit(f"held-out problems overlap training problems: {sorted(train_keys & eval_keys)[:5]}")
     tokenizer = astro_lm("tokenizer", "--traces", str(data / "traces"), "--variant", "search", "--variant", "direct_ablation", "--vocab-size", str(args.vocab_size), "--out", str(tok))
     budgets = [(f"{float(t):.0f} tokens", int(float(t)), None) for t in args.tokens.split(",")] if args.tokens else [(f"{m} min", None, float(m)) for m in args.minutes.split(",")]
-    runs = [one_budget(label, t, m, data, tok, eval_file, rl_file, work / label.replace(" ", "-"), args) for label, t, m in budgets]
+    runs = [one_budget(label, t, m, data, tok, eval_file, rl_files, work / label.replace(" ", "-"), args) for label, t, m in budgets]
     manifest = json.loads((data / "manifest.json").read_text()) if (data / "manifest.json").is_file() else {}
     result = {
         **{k: v for k, v in runs[-1].items()},

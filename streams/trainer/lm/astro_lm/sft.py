@@ -5,8 +5,8 @@ Two engines over the same tokenized examples:
   length-sorted buckets (little padding), AdamW, linear warm-up then cosine decay over the
   budget. The budget counts every real token of every sequence the model is trained on (prompt
   and completion, padding excluded): arms compared at one budget did the same forward/backward
-  work. A run stops before the batch that would pass the budget, so arms differ by less than
-  one batch; the exact count is reported.
+  work. The last batch is cut to what is left of the budget, so arms differ by less than one
+  sequence; the exact count is reported.
 - `trl`: TRL's `SFTTrainer` on the same pre-tokenized rows (`input_ids` + `completion_mask`,
   `completion_only_loss=True`), `max_steps` from the budget. This is the path TRL users know;
   BENCHMARKS.md has the throughput of both on this CPU.
@@ -119,9 +119,12 @@ def train_sft(model: torch.nn.Module, examples: list[Encoded], config: SftConfig
     while True:
         for batch_ids in _batches(examples, config.batch_tokens, rng):
             batch = [examples[i] for i in batch_ids]
+            # The last batch is cut to what the budget has left, so arms end within one sequence of it.
+            while batch and stats.tokens + sum(len(e.ids) for e in batch) > config.token_budget:
+                batch.pop()
             n_tokens = sum(len(e.ids) for e in batch)
             minutes_up = config.max_minutes is not None and time.monotonic() - started >= config.max_minutes * 60
-            if stats.tokens + n_tokens > config.token_budget or minutes_up:
+            if not batch or minutes_up:
                 return _finish(stats, started, total_tokens, progress)
             # The schedule runs over whichever budget ends first, so a run stopped by minutes decays fully too.
             fraction = stats.tokens / config.token_budget

@@ -111,7 +111,8 @@ print(json.dumps({"checked": checked, "broken": broken[:3]}))`,
     const stats = sft.stats as { tokens: number; steps: number; loss_tokens: number; first_loss: number; last_loss: number };
     expect(sft.variants).toEqual(['search']);
     expect(sft.rows).toBe(12);
-    expect(stats.tokens).toBeGreaterThan(6000 - 1024);
+    // The last batch is cut to the budget: it ends within one sequence of it.
+    expect(stats.tokens).toBeGreaterThan(6000 - 400);
     expect(stats.tokens).toBeLessThanOrEqual(6000);
     // Loss only on the assistant turn: fewer supervised tokens than trained tokens.
     expect(stats.loss_tokens).toBeGreaterThan(0);
