@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Runs before `npm test` (npm's pretest hook): builds dist/ (the CLI the end-to-end tests spawn, and
-// the dashboard page), installs the Python tools the tests compare against (pyarrow, math-verify) and
-// those that make the tiny llama.cpp model (gguf, tokenizers, numpy), fetches the Apache Kafka jars
-// from Maven Central, installs Debian's chromium (the dashboard test drives it headless), and builds
-// llama.cpp's llama-server into the user cache (`astro-stream llm build`, 8-15 min once per machine,
-// with progress), each only when missing, so a fresh clone needs no other step.
+// the dashboard page), installs the Python tools the tests compare against (pyarrow, math-verify),
+// those that make the tiny llama.cpp model (gguf, tokenizers, numpy) and the language-model
+// trainer's pinned requirements (streams/trainer/lm: torch, transformers, trl, ...), fetches the
+// Apache Kafka jars from Maven Central, installs Debian's chromium (the dashboard test drives it
+// headless), and builds llama.cpp's llama-server into the user cache (`astro-stream llm build`,
+// 8-15 min once per machine, with progress), each only when missing, so a fresh clone needs no
+// other step.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,6 +24,12 @@ const probe = spawnSync(python, ['-c', 'import pyarrow, math_verify'], { cwd: ro
 if (probe.status !== 0) {
   console.log('[setup] installing Python test tools from requirements-test.txt');
   run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'requirements-test.txt']);
+}
+const lmProbe = spawnSync(python, ['-c', 'import torch, transformers, sentencepiece, trl, gguf, kafka, matplotlib, safetensors'], { cwd: root });
+if (lmProbe.status !== 0) {
+  // torch from PyPI is the CUDA build (~5 GB with its libraries); it runs on CPU.
+  console.log('[setup] installing the language-model trainer requirements from streams/trainer/lm/requirements.txt');
+  run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'streams/trainer/lm/requirements.txt']);
 }
 
 const llmProbe = spawnSync(python, ['-c', 'import gguf, tokenizers, numpy'], { cwd: root });
