@@ -101,7 +101,7 @@ export function createDashboardCommand(): Command {
         await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
         logger.info('stopped');
       }
-      // A library handle still open (a kafkajs timer) must not keep the process alive; unref'd.
+      // A library handle still open (a Kafka client timer) must not keep the process alive; unref'd.
       setTimeout(() => process.exit(0), 2000).unref();
     });
 }

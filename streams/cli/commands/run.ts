@@ -200,7 +200,7 @@ export function createRunCommand(): Command {
         signals.dispose();
       }
       process.exitCode = code;
-      // Everything is flushed and written; a library handle still open (a kafkajs timer) must not
+      // Everything is flushed and written; a library handle still open (a Kafka client timer) must not
       // keep the process alive. Unref'd, so it only fires if something lingers.
       setTimeout(() => process.exit(code), 2000).unref();
     });

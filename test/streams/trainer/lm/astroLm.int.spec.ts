@@ -4,11 +4,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeCountdown } from '../../../../domains/countdown/verifier.js';
 import { PolicyVersionCodec, POLICY_TOPIC, type PolicyVersion } from '../../../../schemas/policyVersion.js';
+import { topicSpec } from '../../../../schemas/topics.js';
 import { LLAMA3_TEMPLATE, renderPrompt } from '../../../../streams/policies/openai/promptTemplate.js';
+import { createKafkaTransport } from '../../../../streams/transport/kafka/kafkaTransport.js';
 import { REPO_ROOT, runCli } from '../../../helpers/cli.js';
 import { startTestKafka, type TestKafka } from '../../../helpers/kafka.js';
 
@@ -191,10 +192,10 @@ print(json.dumps([{"prompt": r.prompt, "completion": r.completion, "ids": tok.en
   }, 600_000);
 
   it('an RL step on a real RL Parquet batch changes the weights and publishes a policy version the TypeScript side decodes', async () => {
-    const admin = new kafkajs.Kafka({ brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: POLICY_TOPIC, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
-    await admin.disconnect();
+    // The registry's spec of the policy topic (compacted), created as `topics create` does.
+    const admin = createKafkaTransport({ brokers: kafka.brokers, logLevel: 'error' });
+    await admin.createTopics([topicSpec(POLICY_TOPIC)]);
+    await admin.close();
 
     // A few of the run's batches (2 rollout groups of the built-in policy each) that carry signal.
     const batches = python(
@@ -232,13 +233,17 @@ print(json.dumps(max(float((a[k] - b[k]).abs().max()) for k in a)))`,
     const fromFile = PolicyVersionCodec.decode(new TextEncoder().encode(fileLog[fileLog.length - 1]));
     expect(fromFile.ok && fromFile.value).toEqual(record);
 
-    const consumer = new kafkajs.Kafka({ brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING }).consumer({ groupId: `astro-lm-test-${Date.now()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: POLICY_TOPIC, fromBeginning: true });
+    // Read the record back through the project's own Kafka transport, as the search stage would.
+    const transport = createKafkaTransport({ brokers: kafka.brokers, logLevel: 'error' });
+    const consumer = await transport.consumer({ groupId: `astro-lm-test-${Date.now()}`, topics: [POLICY_TOPIC], fromBeginning: true });
     const received = await new Promise<{ key: string; value: Uint8Array }>((resolve) => {
-      void consumer.run({ eachMessage: async ({ message }) => resolve({ key: message.key?.toString() ?? '', value: new Uint8Array(message.value ?? Buffer.alloc(0)) }) });
+      const sub = consumer.records.subscribe((r) => {
+        sub.unsubscribe();
+        resolve({ key: r.key ?? '', value: r.value });
+      });
     });
-    await consumer.disconnect();
+    await consumer.close();
+    await transport.close();
     expect(received.key).toBe('astro-lm-test');
     const decoded = PolicyVersionCodec.decode(received.value);
     expect(decoded.ok, decoded.ok ? '' : decoded.error.message).toBe(true);
