@@ -52,6 +52,12 @@ export const FAMILIES = {
   policyRequestMs: histogram('policy_request_duration_ms', 'Latency of one policy HTTP request attempt (ms).', BUCKETS.ms, ['outcome']),
   policyRequestTokens: histogram('policy_request_tokens', 'Tokens of one answered policy request, by kind (prompt, completion).', BUCKETS.tokens, ['kind']),
   policyCallMs: histogram('policy_call_duration_ms', 'Latency of one batched policy call of the search (ms), by call (propose, rollout).', BUCKETS.ms, ['call']),
+  // Search stats by name (`mcts.expansions` → `astro_mcts_expansions_total`), named here so they are
+  // exported at 0 from the start: with spent subtrees skipped (the default) a search never
+  // revisits, and a dashboard or `rate()` must still find the family.
+  mctsExpansions: counter('mcts_expansions_total', 'MCTS expansions that added at least one child.'),
+  mctsRevisits: counter('mcts_revisits_total', 'MCTS iterations that ended at a leaf an earlier iteration had already ended at.'),
+  mctsExhaustedTrees: counter('mcts_exhausted_trees_total', 'Searches that ended early because every subtree was spent.'),
   verdicts: counter('verifier_verdicts_total', 'Verifier verdicts by verifier, method and verdict (correct, wrong, no_answer, error).', ['verifier', 'method', 'verdict']),
 } as const;
 
