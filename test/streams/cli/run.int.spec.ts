@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { createCountdownVerifier } from '../../../domains/countdown/verifier.js'
 import { countBacktracks } from '../../../operators/linearize/phrases.js';
 import { Problem } from '../../../schemas/problem.js';
 import { readManifest, verifyManifestFiles } from '../../../streams/sinks/manifest.js';
-import { runCli, type CliResult } from '../../helpers/cli.js';
+import { REPO_ROOT, runCli, type CliResult } from '../../helpers/cli.js';
 import { duckdbRows } from '../../helpers/duckdb.js';
 
 const BOXED = /\\boxed\{([^{}]*)\}/g;
@@ -115,6 +115,18 @@ describe('astro-stream run (end to end, the README main command)', () => {
 });
 
 describe('astro-stream CLI front door', () => {
+  it('runs the README\'s `npm start` twice in a row: the demo replaces its own output in out/demo', async () => {
+    const demo = join(REPO_ROOT, 'out', 'demo');
+    const start = (): string => execFileSync('npm', ['start', '--silent'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 300_000 });
+    start();
+    expect(start()).toMatch(/valid trees\s+\d+\/12/);
+    const manifest = await readManifest(demo);
+    expect(await verifyManifestFiles(demo, manifest)).toEqual([]);
+    // Exactly the files on disk: the second run left no shard of the first behind, unlisted.
+    const onDisk = ['traces', 'trees'].flatMap((d) => readdirSync(join(demo, d)).map((f) => `${d}/${f}`)).sort();
+    expect(manifest.files.map((f) => f.path).sort()).toEqual(onDisk);
+  }, 600_000);
+
   it('has --help on run', async () => {
     const help = await runCli(['run', '--help']);
     expect(help.code).toBe(0);
