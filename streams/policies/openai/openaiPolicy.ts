@@ -91,16 +91,9 @@ export interface OpenAiPolicyDeps {
 }
 
 /** A sampling request before it is rendered for an endpoint: the user turn and the steps that start the assistant turn. */
-export interface PromptRequest {
+export interface PromptRequest extends Omit<CompletionRequest, 'model' | 'prompt' | 'messages'> {
   readonly user: string;
   readonly steps: readonly string[];
-  readonly n: number;
-  readonly max_tokens: number;
-  readonly temperature: number;
-  readonly top_p: number;
-  readonly seed?: number;
-  readonly stop?: readonly string[];
-  readonly logprobs?: number;
 }
 
 /** What the policy has learned about the server (for logs, tests and benchmarks). */

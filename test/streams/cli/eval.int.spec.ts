@@ -7,24 +7,17 @@ import { initPolicyValueWeights } from '../../../models/countdown/initWeights.js
 import { buildPolicyValueModel } from '../../../models/onnxGraph.js';
 import { sha256Hex } from '../../../operators/common/hash.js';
 import { countdownDomain } from '../../../domains/countdown/index.js';
+import type { EvalResponse } from '../../../streams/trainer/evaluatePolicy.js';
 import { runCli } from '../../helpers/cli.js';
 import { startServePolicy, type ServePolicyProcess } from '../server/servePolicyProcess.js';
 
-interface Response {
-  readonly problem_id: string;
-  readonly sample: number;
-  readonly response: string;
-  readonly answer: string | null;
-  readonly correct: boolean;
-  readonly backtracks: number;
-  readonly truncated: boolean;
-}
 
-const readResponses = async (file: string): Promise<Response[]> =>
-  (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Response);
 
-const byProblem = (responses: readonly Response[]): Response[][] => {
-  const m = new Map<string, Response[]>();
+const readResponses = async (file: string): Promise<EvalResponse[]> =>
+  (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as EvalResponse);
+
+const byProblem = (responses: readonly EvalResponse[]): EvalResponse[][] => {
+  const m = new Map<string, EvalResponse[]>();
   for (const r of responses) m.set(r.problem_id, [...(m.get(r.problem_id) ?? []), r]);
   return [...m.values()].map((rs) => rs.sort((a, b) => a.sample - b.sample));
 };
