@@ -11,8 +11,6 @@ import type { EvalResponse } from '../../../streams/trainer/evaluatePolicy.js';
 import { runCli } from '../../helpers/cli.js';
 import { startServePolicy, type ServePolicyProcess } from '../server/servePolicyProcess.js';
 
-
-
 const readResponses = async (file: string): Promise<EvalResponse[]> =>
   (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as EvalResponse);
 
