@@ -29,6 +29,8 @@ export interface ParquetEncoderConfig {
    * chunks with a yield between them keep each pause short.
    */
   readonly chunkRows?: number;
+  /** TEMPORARY (issue 17 A/B): 'native' = snappy (napi-rs), 'js' = snappyCompress.js. */
+  readonly snappyImpl?: 'native' | 'js';
 }
 
 export interface ParquetEncoderDeps {
@@ -102,7 +104,7 @@ export class ParquetEncoder {
     if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new AppError('config', `chunkRows must be a positive integer, got ${chunkRows}`);
     if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) throw new AppError('config', `rowGroupRows must be a positive integer, got ${rowGroupRows}`);
     return new ParquetEncoder(
-      { workers, rowGroupRows, chunkRows, codec: config.codec ?? 'SNAPPY', createdBy: config.createdBy ?? 'astro-stream (hyparquet-writer 0.17)' },
+      { workers, rowGroupRows, chunkRows, snappyImpl: config.snappyImpl ?? 'native', codec: config.codec ?? 'SNAPPY', createdBy: config.createdBy ?? 'astro-stream (hyparquet-writer 0.17)' },
       deps.metrics ?? noopMetrics,
     );
   }
@@ -168,7 +170,7 @@ export class ParquetEncoder {
 
   private spawn(): Worker {
     const worker = new Worker(new URL('./parquetEncodeWorker.js', import.meta.url), {
-      workerData: { tables: Object.fromEntries(Object.entries(TABLES).map(([kind, spec]) => [kind, { ...spec, plan: PLANS[kind as ParquetKind] }])), codec: this.config.codec, rowGroupRows: this.config.rowGroupRows, createdBy: this.config.createdBy },
+      workerData: { tables: Object.fromEntries(Object.entries(TABLES).map(([kind, spec]) => [kind, { ...spec, plan: PLANS[kind as ParquetKind] }])), codec: this.config.codec, rowGroupRows: this.config.rowGroupRows, createdBy: this.config.createdBy, snappyImpl: this.config.snappyImpl },
     });
     worker.unref();
     worker.on('message', (reply: Reply) => this.onReply(worker, reply));
