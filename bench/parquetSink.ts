@@ -144,6 +144,8 @@ interface PyResult {
   readonly build_s: number;
   readonly write_cpu_s: number;
   readonly build_cpu_s: number;
+  /** The same files written to a temp name, fsynced, renamed, directory fsynced: what our sink does. */
+  readonly durable_s: number;
 }
 
 interface Run {
@@ -495,10 +497,13 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
     const other = (name: string, xs: readonly { build: number; write: number; bytes: number }[], both: boolean, lag: string): string =>
       row(name, minOf(xs.map((x) => x.write + (both ? x.build : 0))), (xs[0] as { bytes: number }).bytes, lag);
     // Each round's ratio (ours and pyarrow ran back to back): the spread says how far load moved it.
-    const perRound = (key: string, cpu: boolean): string => {
-      const ratios = (runs[key] ?? []).map((run, i) => (cpu ? (py[i] as PyResult).write_cpu_s / run.cpu : (py[i] as PyResult).write_s / run.seconds)).sort((a, b) => a - b);
+    const perRound = (key: string, ratio: (p: PyResult, run: Run) => number): string => {
+      const ratios = (runs[key] ?? []).map((run, i) => ratio(py[i] as PyResult, run)).sort((a, b) => a - b);
       return `median ${(ratios[Math.floor(ratios.length / 2)] ?? NaN).toFixed(2)} (rounds ${ratios.map((x) => x.toFixed(2)).join(', ')})`;
     };
+    const wall = (p: PyResult, run: Run): number => p.write_s / run.seconds;
+    const cpu = (p: PyResult, run: Run): number => p.write_cpu_s / run.cpu;
+    const durable = (p: PyResult, run: Run): number => p.durable_s / run.seconds;
     const pyVersion = execFileSync('python3', ['-c', 'import pyarrow; print(pyarrow.__version__)'], { encoding: 'utf8' }).trim();
     const lines = [
       `rows: ${n}, batch: ${batchRows} rows/file, completion ≈ ${completionBytes} B, input text ≈ ${textMb.toFixed(1)} MB, codec SNAPPY, best of ${rounds} interleaved rounds, node ${process.version}, pyarrow ${pyVersion}`,
@@ -519,12 +524,14 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       other('DuckDB 1.5 appender + COPY … TO parquet', duckAppender, true, 'appender blocks the thread it runs on'),
       `| idle event loop, same duration (machine noise) | | | | | ${lagText(idle.lag)} |`,
       row('pyarrow pq.write_table (write only)', pyWrite, pyBytes, 'n/a', pyWriteCpu),
+      row('pyarrow pq.write_table + fsync + rename (what the sink does)', minOf(py.map((p) => p.durable_s)), pyBytes, 'n/a'),
       row('pyarrow Table.from_pylist + pq.write_table', pyBoth, pyBytes, 'n/a', minOf(py.map((p) => p.write_cpu_s + p.build_cpu_s))),
       '',
-      `ratio astro encoder alone / pyarrow write-only: best ${(pyWrite / pick('enc').seconds).toFixed(2)}, per round ${perRound('enc', false)}; CPU ${perRound('enc', true)}`,
-      `ratio astro encoder alone with snappyCompress.js / pyarrow write-only: best ${(pyWrite / pick('encJs').seconds).toFixed(2)}, per round ${perRound('encJs', false)}; CPU ${perRound('encJs', true)}`,
-      `ratio astro sink (1 worker) / pyarrow write-only: best ${(pyWrite / pick('w1').seconds).toFixed(2)}, per round ${perRound('w1', false)} (target ≥ 0.8)`,
-      `ratio astro sink (1 worker, snappyCompress.js) / pyarrow write-only: best ${(pyWrite / pick('w1Js').seconds).toFixed(2)}, per round ${perRound('w1Js', false)}`,
+      `ratio astro encoder alone / pyarrow write-only: best ${(pyWrite / pick('enc').seconds).toFixed(2)}, per round ${perRound('enc', wall)}; CPU ${perRound('enc', cpu)}`,
+      `ratio astro encoder alone with snappyCompress.js / pyarrow write-only: best ${(pyWrite / pick('encJs').seconds).toFixed(2)}, per round ${perRound('encJs', wall)}; CPU ${perRound('encJs', cpu)}`,
+      `ratio astro sink (1 worker) / pyarrow write-only: best ${(pyWrite / pick('w1').seconds).toFixed(2)}, per round ${perRound('w1', wall)} (target ≥ 0.8)`,
+      `ratio astro sink (1 worker, snappyCompress.js) / pyarrow write-only: best ${(pyWrite / pick('w1Js').seconds).toFixed(2)}, per round ${perRound('w1Js', wall)}`,
+      `ratio astro sink (1 worker) / pyarrow write + fsync + rename: per round ${perRound('w1', durable)}`,
       `ratio astro sink (1 worker, 2 in flight) / pyarrow write-only: ${(pyWrite / pick('w1p').seconds).toFixed(2)}`,
       `ratio astro sink (2 workers) / pyarrow write-only: ${(pyWrite / pick('w2').seconds).toFixed(2)}`,
       `ratio astro sink (1 worker) / pyarrow build+write: ${(pyBoth / pick('w1').seconds).toFixed(2)}`,
