@@ -1,10 +1,11 @@
 /**
- * Parquet sink benchmark: our trace sink (hand-written PLAIN pages and snappy on a worker thread,
- * atomic fsynced files) against pyarrow writing the same rows with the same codec and batch size,
- * and against the maintained writers in the same rounds: hyparquet-writer with its own codecs,
- * parquet-wasm (the Rust arrow/parquet crates in WebAssembly) and DuckDB's writer
- * (@duckdb/node-api). Plus the event-loop lag the stage's thread sees while the worker encodes,
- * and the snappy codec alone (ours vs hyparquet-writer's) on the same trace text.
+ * Parquet sink benchmark: our trace sink (hand-written PLAIN pages, the `snappy` package's native
+ * codec, on a worker thread, atomic fsynced files) against pyarrow writing the same rows with the
+ * same codec and batch size, and against the maintained writers in the same rounds:
+ * hyparquet-writer with its own codecs, parquet-wasm (the Rust arrow/parquet crates in
+ * WebAssembly) and DuckDB's writer (@duckdb/node-api, from JSON and through its appender). Plus
+ * the event-loop lag the stage's thread sees while the worker encodes, CPU time per row, and the
+ * snappy codec alone (native vs hyparquet-writer's) on the same trace text.
  *
  * usage: npm run build && node dist/bench/parquetSink.js [rows=20000] [batchRows=5000] [completionBytes=3000] [rounds=3]
  *        node dist/bench/parquetSink.js snappy [rows=10000] [rounds=7]   (the snappy codecs alone)
@@ -22,15 +23,13 @@ import { DuckDBInstance, DuckDBTimestampValue, listValue, structValue } from '@d
 import { tableToIPC } from 'apache-arrow';
 import { ByteWriter, parquetWrite } from 'hyparquet-writer';
 import { snappyCompress as hyparquetSnappy } from 'hyparquet-writer/src/snappy.js';
-import { compressSync as napiSnappy } from 'snappy';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet as wasmWriteParquet } from 'parquet-wasm';
 import { recordsToTable } from '../schemas/arrow.js';
 import { TraceArrow } from '../schemas/trace.js';
-import { snappyCompress as astroSnappy } from '../streams/sinks/snappyCompress.js';
 import { createCompressors, encodeChunkPages, fileWriterFor, writeColumnarParquet } from '../streams/sinks/columnarParquetWriter.js';
 import { planTable, RowPacker, type WireColumn } from '../streams/sinks/parquetWire.js';
 import type { Trace } from '../schemas/trace.js';
-import { ParquetEncoder, type ParquetEncoderConfig } from '../streams/sinks/parquetEncoder.js';
+import { ParquetEncoder } from '../streams/sinks/parquetEncoder.js';
 import { createTraceParquetSink } from '../streams/sinks/traceParquetSink.js';
 import { TRACE_PARQUET_TABLE } from '../streams/sinks/traceParquetSchema.js';
 
@@ -157,8 +156,8 @@ interface Run {
 }
 
 /** Our sink over all rows: `inFlight` shards at a time, on `workers` encoder threads. */
-async function runSink(rows: readonly Trace[], dir: string, batchRows: number, workers: number, inFlight: number, config: ParquetEncoderConfig = {}): Promise<Run> {
-  const encoder = ParquetEncoder.create({ ...config, workers });
+async function runSink(rows: readonly Trace[], dir: string, batchRows: number, workers: number, inFlight: number): Promise<Run> {
+  const encoder = ParquetEncoder.create({ workers });
   try {
     const sink = createTraceParquetSink({ dir, encoder });
     // Warm-up: worker start and JIT are not what a long-running stage pays per batch. One full
@@ -186,8 +185,8 @@ async function runSink(rows: readonly Trace[], dir: string, batchRows: number, w
 }
 
 /** The encoder alone (packing, worker encode, sha256), no file I/O: what compares with pyarrow's write of in-memory tables to the page cache. */
-async function runEncoder(rows: readonly Trace[], batchRows: number, config: ParquetEncoderConfig = {}): Promise<Run> {
-  const encoder = ParquetEncoder.create({ ...config, workers: 1 });
+async function runEncoder(rows: readonly Trace[], batchRows: number): Promise<Run> {
+  const encoder = ParquetEncoder.create({ workers: 1 });
   try {
     for (let k = 0; k < 2; k++) await encoder.encode('traces', rows.slice(0, batchRows));
     const parts = batches(rows, batchRows);
@@ -320,10 +319,12 @@ async function runDuckdbAppender(rows: readonly Trace[], batchRows: number, dir:
 
 /**
  * Snappy alone on the trace text, in 1 MiB pages: MB of input per CPU second (process CPU time,
- * so other processes' load on the shared machine counts less than in wall time), the two codecs
- * alternating round by round, best of `rounds` each after one warm-up.
+ * so other processes' load on the shared machine counts less than in wall time), the codecs
+ * alternating round by round, best of `rounds` each after one warm-up: the one the encoder uses
+ * (the `snappy` package, native) and hyparquet-writer's (JS). Our hand-written JS compressor
+ * (snappyCompress.js, removed after it lost this comparison 245 vs 431 MB/s) is in commit 12554c6.
  */
-export function snappyRates(rows: readonly Trace[], rounds: number): { astro: number; hyparquet: number; napi: number; ratio: number; napiRatio: number; mb: number } {
+export function snappyRates(rows: readonly Trace[], rounds: number): { native: number; hyparquet: number; ratio: number; mb: number } {
   const text = new TextEncoder().encode(rows.map((r) => r.completion).join(''));
   const pages: Uint8Array[] = [];
   for (let i = 0; i < text.length; i += 1 << 20) pages.push(text.subarray(i, Math.min(text.length, i + (1 << 20))));
@@ -335,25 +336,24 @@ export function snappyRates(rows: readonly Trace[], rounds: number): { astro: nu
     const used = process.cpuUsage(t0);
     return (used.user + used.system) / 1e6;
   };
-  const best = { astro: Infinity, hyparquet: Infinity, napi: Infinity };
+  const native = createCompressors().SNAPPY as (input: Uint8Array) => Uint8Array;
+  const best = { native: Infinity, hyparquet: Infinity };
   for (let r = 0; r <= rounds; r++) {
-    const a = cpuSeconds(astroSnappy);
+    const a = cpuSeconds(native);
     const h = cpuSeconds(hyparquetSnappy);
-    const s = cpuSeconds((page) => napiSnappy(page, { copyOutputData: true }));
     if (r === 0) continue;
-    best.astro = Math.min(best.astro, a);
+    best.native = Math.min(best.native, a);
     best.hyparquet = Math.min(best.hyparquet, h);
-    best.napi = Math.min(best.napi, s);
   }
   const mb = text.length / 1e6;
-  return { astro: mb / best.astro, hyparquet: mb / best.hyparquet, napi: mb / best.napi, ratio: best.hyparquet / best.astro, napiRatio: best.astro / best.napi, mb };
+  return { native: mb / best.native, hyparquet: mb / best.hyparquet, ratio: best.hyparquet / best.native, mb };
 }
 
 /**
  * Where the encoder's CPU time goes, every step on this one thread (the sink splits them between
  * the stage thread, which packs, and the worker, which does the rest), CPU time per file of
- * `batchRows` rows, against pyarrow's CPU time writing the same files. Rounds alternate the
- * snappy codecs; each step's best round counts.
+ * `batchRows` rows, against pyarrow's CPU time writing the same files (run between our rounds);
+ * the round with the least total counts.
  */
 export async function runBreakdown(args: readonly string[] = []): Promise<void> {
   const n = Number(args[0] ?? 20_000);
@@ -362,10 +362,7 @@ export async function runBreakdown(args: readonly string[] = []): Promise<void> 
   const rows = makeTraces(n, 3000);
   const plan = planTable(TRACE_PARQUET_TABLE);
   const packer = new RowPacker(plan);
-  const codecs: Record<string, (input: Uint8Array) => Uint8Array> = {
-    'snappy 7.4.3 (native)': createCompressors('native').SNAPPY as (input: Uint8Array) => Uint8Array,
-    'snappyCompress.js': createCompressors('js').SNAPPY as (input: Uint8Array) => Uint8Array,
-  };
+  const codecs: Record<string, (input: Uint8Array) => Uint8Array> = { 'snappy 7.4.3 (native)': createCompressors().SNAPPY as (input: Uint8Array) => Uint8Array };
   const cpu = (fn: () => void): number => {
     const t0 = process.cpuUsage();
     fn();
@@ -452,7 +449,6 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       await writeFile(path, batch.map((row) => JSON.stringify({ ...row, created_at: new Date(row.created_at).toISOString() })).join('\n'));
       jsonlPaths.push(path);
     }
-    const js: ParquetEncoderConfig = { snappyImpl: 'js' };
     for (let r = 0; r < rounds; r++) {
       add('hyp', await runHyparquet(rows, batchRows));
       wasm.push(await runParquetWasm(rows, batchRows));
@@ -461,12 +457,10 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       // Ours and pyarrow back to back, so each round's ratio compares like loads.
       py.push(JSON.parse(execFileSync('python3', [pyarrowScript(), jsonPath, join(dir, `py-${r}`), 'SNAPPY', String(batchRows)], { encoding: 'utf8' })) as PyResult);
       add('enc', await runEncoder(rows, batchRows));
-      add('encJs', await runEncoder(rows, batchRows, js));
       add('w1', await runSink(rows, join(dir, `w1-${r}`), batchRows, 1, 1));
-      add('w1Js', await runSink(rows, join(dir, `w1js-${r}`), batchRows, 1, 1, js));
       add('w1p', await runSink(rows, join(dir, `w1p-${r}`), batchRows, 1, 2));
       add('w2', await runSink(rows, join(dir, `w2-${r}`), batchRows, 2, 2));
-      for (const sub of [`w1-${r}`, `w1js-${r}`, `w1p-${r}`, `w2-${r}`, `py-${r}`]) await rm(join(dir, sub), { recursive: true, force: true });
+      for (const sub of [`w1-${r}`, `w1p-${r}`, `w2-${r}`, `py-${r}`]) await rm(join(dir, sub), { recursive: true, force: true });
     }
     const pick = (key: string): Run => {
       const all = runs[key] ?? [];
@@ -510,10 +504,8 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       '',
       '| writer | rows/s | CPU µs/row (all threads) | text MB/s in | file MB | event-loop lag p99 / max (ms) |',
       '| --- | ---: | ---: | ---: | ---: | --- |',
-      ours('enc', 'astro encoder alone, 1 worker, snappy 7.4.3 (pack + encode + sha256, no file I/O)'),
-      ours('encJs', 'astro encoder alone, 1 worker, snappyCompress.js'),
+      ours('enc', 'astro encoder alone, 1 worker (pack + encode + sha256, no file I/O)'),
       ours('w1', 'astro sink, 1 worker (encode + sha256 + fsync + rename)'),
-      ours('w1Js', 'astro sink, 1 worker, snappyCompress.js'),
       ours('w1p', 'astro sink, 1 worker, 2 shards in flight (posting/fsync overlap encoding)'),
       ours('w2', 'astro sink, 2 workers, 2 shards in flight'),
       ours('hyp', 'hyparquet-writer 0.17 with its own codecs, inline on the main thread'),
@@ -528,15 +520,13 @@ export async function runParquetSinkBench(args: readonly string[] = []): Promise
       row('pyarrow Table.from_pylist + pq.write_table', pyBoth, pyBytes, 'n/a', minOf(py.map((p) => p.write_cpu_s + p.build_cpu_s))),
       '',
       `ratio astro encoder alone / pyarrow write-only: best ${(pyWrite / pick('enc').seconds).toFixed(2)}, per round ${perRound('enc', wall)}; CPU ${perRound('enc', cpu)}`,
-      `ratio astro encoder alone with snappyCompress.js / pyarrow write-only: best ${(pyWrite / pick('encJs').seconds).toFixed(2)}, per round ${perRound('encJs', wall)}; CPU ${perRound('encJs', cpu)}`,
       `ratio astro sink (1 worker) / pyarrow write-only: best ${(pyWrite / pick('w1').seconds).toFixed(2)}, per round ${perRound('w1', wall)} (target ≥ 0.8)`,
-      `ratio astro sink (1 worker, snappyCompress.js) / pyarrow write-only: best ${(pyWrite / pick('w1Js').seconds).toFixed(2)}, per round ${perRound('w1Js', wall)}`,
       `ratio astro sink (1 worker) / pyarrow write + fsync + rename: per round ${perRound('w1', durable)}`,
       `ratio astro sink (1 worker, 2 in flight) / pyarrow write-only: ${(pyWrite / pick('w1p').seconds).toFixed(2)}`,
       `ratio astro sink (2 workers) / pyarrow write-only: ${(pyWrite / pick('w2').seconds).toFixed(2)}`,
       `ratio astro sink (1 worker) / pyarrow build+write: ${(pyBoth / pick('w1').seconds).toFixed(2)}`,
       `ratio hyparquet-writer / pyarrow write-only: ${(pyWrite / pick('hyp').seconds).toFixed(2)}; parquet-wasm write-only: ${(pyWrite / minOf(wasm.map((x) => x.write))).toFixed(2)}, with Arrow build: ${(pyWrite / minOf(wasm.map((x) => x.write + x.build))).toFixed(2)}; DuckDB COPY: ${(pyWrite / minOf(duck.map((x) => x.write))).toFixed(2)}, with read_json: ${(pyWrite / minOf(duck.map((x) => x.write + x.build))).toFixed(2)}, with the appender: ${(pyWrite / minOf(duckAppender.map((x) => x.write + x.build))).toFixed(2)}`,
-      `snappy alone on trace text (${snappy.mb.toFixed(0)} MB in 1 MiB pages, CPU time): snappyCompress.js ${snappy.astro.toFixed(0)} MB/s, hyparquet-writer ${snappy.hyparquet.toFixed(0)} MB/s, snappy 7.4.3 (native) ${snappy.napi.toFixed(0)} MB/s (${snappy.napiRatio.toFixed(2)}x snappyCompress.js)`,
+      `snappy alone on trace text (${snappy.mb.toFixed(0)} MB in 1 MiB pages, CPU time): snappy 7.4.3 (native, the encoder's) ${snappy.native.toFixed(0)} MB/s, hyparquet-writer ${snappy.hyparquet.toFixed(0)} MB/s (${snappy.ratio.toFixed(2)}x)`,
     ];
     console.log(lines.join('\n'));
   } finally {
@@ -552,7 +542,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   } else if (process.argv[2] === 'snappy') {
     // `snappy [rows=10000] [rounds=7]`: the codec comparison alone (seconds, not minutes).
     const r = snappyRates(makeTraces(Number(process.argv[3] ?? 10_000), 3000), Number(process.argv[4] ?? 7));
-    console.log(`snappy on ${r.mb.toFixed(1)} MB of trace text, 1 MiB pages, CPU time, best of alternating rounds: astro ${r.astro.toFixed(0)} MB/s, hyparquet-writer ${r.hyparquet.toFixed(0)} MB/s (${r.ratio.toFixed(2)}x); snappy 7.4.3 (napi-rs, native) ${r.napi.toFixed(0)} MB/s (${r.napiRatio.toFixed(2)}x astro)`);
+    console.log(`snappy on ${r.mb.toFixed(1)} MB of trace text, 1 MiB pages, CPU time, best of alternating rounds: snappy 7.4.3 (native) ${r.native.toFixed(0)} MB/s, hyparquet-writer ${r.hyparquet.toFixed(0)} MB/s (${r.ratio.toFixed(2)}x)`);
   } else {
     await runParquetSinkBench(process.argv.slice(2));
   }

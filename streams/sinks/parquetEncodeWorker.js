@@ -10,14 +10,14 @@
 //              by RowPacker (parquetWire.ts) (so the sender never blocks its thread for long, and
 //              text arrives as transferred PLAIN bytes); `last` ends a file.
 //              { id, abort: true } drops a partial file.
-// message out: { id, ok: true, bytes: Uint8Array (transferred), sha256, encodeMs (worker time over all chunks) } | { id, ok: false, message }
+// message out: { id, ok: true, bytes: Uint8Array (a view of the transferred file buffer, which may be a little longer), sha256, encodeMs (worker time over all chunks) } | { id, ok: false, message }
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createCompressors, encodeChunkPages, fileWriterFor, writeColumnarParquet } from './columnarParquetWriter.js';
 
-const { tables, codec, rowGroupRows, createdBy, snappyImpl } = workerData;
-const compressors = createCompressors(snappyImpl);
+const { tables, codec, rowGroupRows, createdBy } = workerData;
+const compressors = createCompressors();
 
 /** Files whose last chunk has not arrived, by job id: chunks so far, encode time, first error. */
 const partial = new Map();

@@ -11,7 +11,7 @@ export interface ParquetRowTypes {
 }
 export type ParquetKind = keyof ParquetRowTypes;
 
-/** Codecs available without extra packages: SNAPPY is built into hyparquet-writer, GZIP is Node's zlib. */
+/** Page codecs: SNAPPY from the `snappy` package (native), GZIP from Node's zlib. */
 export type ParquetCodec = 'SNAPPY' | 'GZIP' | 'UNCOMPRESSED';
 
 export interface ParquetEncoderConfig {
@@ -29,8 +29,6 @@ export interface ParquetEncoderConfig {
    * chunks with a yield between them keep each pause short.
    */
   readonly chunkRows?: number;
-  /** TEMPORARY (issue 17 A/B): 'native' = snappy (napi-rs), 'js' = snappyCompress.js. */
-  readonly snappyImpl?: 'native' | 'js';
 }
 
 export interface ParquetEncoderDeps {
@@ -104,7 +102,7 @@ export class ParquetEncoder {
     if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new AppError('config', `chunkRows must be a positive integer, got ${chunkRows}`);
     if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) throw new AppError('config', `rowGroupRows must be a positive integer, got ${rowGroupRows}`);
     return new ParquetEncoder(
-      { workers, rowGroupRows, chunkRows, snappyImpl: config.snappyImpl ?? 'native', codec: config.codec ?? 'SNAPPY', createdBy: config.createdBy ?? 'astro-stream (hyparquet-writer 0.17)' },
+      { workers, rowGroupRows, chunkRows, codec: config.codec ?? 'SNAPPY', createdBy: config.createdBy ?? 'astro-stream (hyparquet-writer 0.17)' },
       deps.metrics ?? noopMetrics,
     );
   }
@@ -170,7 +168,7 @@ export class ParquetEncoder {
 
   private spawn(): Worker {
     const worker = new Worker(new URL('./parquetEncodeWorker.js', import.meta.url), {
-      workerData: { tables: Object.fromEntries(Object.entries(TABLES).map(([kind, spec]) => [kind, { ...spec, plan: PLANS[kind as ParquetKind] }])), codec: this.config.codec, rowGroupRows: this.config.rowGroupRows, createdBy: this.config.createdBy, snappyImpl: this.config.snappyImpl },
+      workerData: { tables: Object.fromEntries(Object.entries(TABLES).map(([kind, spec]) => [kind, { ...spec, plan: PLANS[kind as ParquetKind] }])), codec: this.config.codec, rowGroupRows: this.config.rowGroupRows, createdBy: this.config.createdBy },
     });
     worker.unref();
     worker.on('message', (reply: Reply) => this.onReply(worker, reply));
