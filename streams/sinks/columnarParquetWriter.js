@@ -9,10 +9,11 @@
 // hyparquet-writer's own column writer (dictionary trial, statistics), and hyparquet-writer's
 // thrift code writes page headers, page indexes and the footer, so the file layout is theirs.
 // Kept over the maintained writers by measurement (issue #17, `node dist/bench/parquetSink.js`,
-// same rows, SNAPPY, same run): the encoder with these pages made 2,887 rows/s where
-// hyparquet-writer's own writer made 639 (4.5x) and parquet-wasm 0.8 562 with its Arrow build
-// (2,247 writing an Arrow table it was handed); DuckDB's COPY wrote 3,410 from a table already
-// loaded, 1,437 with the load. BENCHMARKS.md has the table.
+// same rows, SNAPPY, best of 5 interleaved rounds): the encoder with these pages made 15,764
+// rows/s where hyparquet-writer's own writer made 6,149 (2.6x), parquet-wasm 0.8 7,702 with its
+// Arrow build (23,566 writing an Arrow table it was handed), DuckDB 1.5 12,414 from JSON lines
+// already on disk and 5,849 through its appender (26,938 for the COPY alone, from a table already
+// loaded). An earlier run: 2,887 vs 639 / 562 / 1,437. BENCHMARKS.md "Parquet codecs" has the table.
 import { gzipSync } from 'node:zlib';
 import { ByteWriter } from 'hyparquet-writer';
 import { compressSync } from 'snappy';

@@ -226,8 +226,10 @@ function estimate(leaf: PackedLeafPlan, values: readonly unknown[], field: strin
 /**
  * Strings of at least this many UTF-16 units are encoded once per chunk and copied where they
  * repeat. A trace's completion is also its assistant message, so UTF-8 encoding (the stage
- * thread's largest cost) ran twice over most of its text. Shorter strings skip the lookup: hashing
- * them costs about what encoding them does.
+ * thread's largest cost: V8 writes text with non-ASCII characters at ~360-440 MB/s here) ran twice
+ * over most of its text; packing went from 23.2-23.9 to 14.0-17.5 µs of CPU per bench trace
+ * (`node dist/bench/parquetSink.js breakdown`, issue #17). Short strings (ids, roles) skip the
+ * lookup, which has to hash the string first.
  */
 const SHARED_TEXT_MIN = 256;
 
