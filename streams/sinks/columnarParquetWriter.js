@@ -9,11 +9,14 @@
 // hyparquet-writer's own column writer (dictionary trial, statistics), and hyparquet-writer's
 // thrift code writes page headers, page indexes and the footer, so the file layout is theirs.
 // Kept over the maintained writers by measurement (issue #17, `node dist/bench/parquetSink.js`,
-// same rows, SNAPPY, same run): the encoder with these pages made 2,887 rows/s where
-// hyparquet-writer's own writer made 639 (4.5x) and parquet-wasm 0.8 562 with its Arrow build
-// (2,247 writing an Arrow table it was handed); DuckDB's COPY wrote 3,410 from a table already
-// loaded, 1,437 with the load. BENCHMARKS.md has the table.
+// same rows, SNAPPY, best of 5 interleaved rounds): the encoder with these pages made 15,764
+// rows/s where hyparquet-writer's own writer made 6,149 (2.6x), parquet-wasm 0.8 7,702 with its
+// Arrow build (23,566 writing an Arrow table it was handed), DuckDB 1.5 12,414 from JSON lines
+// already on disk and 5,849 through its appender (26,938 for the COPY alone, from a table already
+// loaded). An earlier run: 2,887 vs 639 / 562 / 1,437. BENCHMARKS.md "Parquet codecs" has the table.
+import { gzipSync } from 'node:zlib';
 import { ByteWriter } from 'hyparquet-writer';
+import { compressSync } from 'snappy';
 import { writeColumn } from 'hyparquet-writer/src/column.js';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { encodeNestedValues } from 'hyparquet-writer/src/dremel.js';
@@ -21,6 +24,27 @@ import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { writeIndexes } from 'hyparquet-writer/src/indexes.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
+
+/**
+ * The page compressors of each codec. Each returns a buffer the caller owns: pages keep their
+ * compressed bytes until the file is laid out.
+ *
+ * SNAPPY is the `snappy` package (napi-rs, Rust, prebuilt for each platform). It replaced our
+ * hand-written JS compressor by measurement (issue #17, BENCHMARKS.md "Parquet codecs"): on the
+ * same 1 MiB pages of trace text, CPU time, alternating rounds, 431 vs 245 MB/s (1.76x); the
+ * encoder with it measured 0.35x pyarrow's CPU per row where ours made 0.26x, in the same run.
+ *
+ * @returns {Record<string, (input: Uint8Array) => Uint8Array>}
+ */
+export function createCompressors() {
+  return {
+    // copyOutputData: the output copied into a V8-owned Buffer. The default (an external buffer
+    // over the Rust allocation, ~1.2 MB per page) made V8 collect garbage so often that the codec
+    // measured 92-155 MB/s of CPU time on trace pages; with the copy 359-442 MB/s.
+    SNAPPY: (input) => compressSync(input, { copyOutputData: true }),
+    GZIP: (input) => gzipSync(input),
+  };
+}
 
 // hyparquet-writer's default page size: large enough that headers and levels are noise, small
 // enough for readers that load a page at a time.
@@ -116,6 +140,25 @@ export function writeColumnarParquet({ writer, schema, plan, columnOptions, chun
   writer.appendUint32(0x31524150); // PAR1
 }
 
+/**
+ * A writer for one file of these chunks, sized for their finished pages plus `slack` for the value
+ * columns and the footer, so laying the file out rarely grows (copies) it; the caller can hand
+ * `writer.buffer` on as it is.
+ *
+ * @param {{ columns: ({ pages?: EncodedPage[][] } | object)[] }[]} chunks after `encodeChunkPages`
+ * @param {number} [slack]
+ */
+export function fileWriterFor(chunks, slack = 1 << 20) {
+  let bytes = 0;
+  for (const chunk of chunks) {
+    for (const column of chunk.columns) {
+      if (!('pages' in column)) continue;
+      for (const pages of column.pages) for (const page of pages) bytes += page.head.length + page.body.length;
+    }
+  }
+  return new ByteWriter(bytes + slack);
+}
+
 /** @param {import('hyparquet').SchemaTree[]} path */
 function leafPaths(path) {
   const node = path[path.length - 1];
@@ -128,8 +171,9 @@ const pageWriter = new ByteWriter(1 << 16);
 const levelWriter = new ByteWriter(1 << 16);
 
 /**
- * @typedef {{ bytes: Uint8Array, rows: number, values: number, uncompressed: number }} EncodedPage
- *   a finished data page (header, levels, compressed values); `values` counts level entries
+ * @typedef {{ head: Uint8Array, body: Uint8Array, rows: number, values: number, uncompressed: number }} EncodedPage
+ *   a finished data page: `head` the page header and levels, `body` the (compressed) values, owned
+ *   by the page; `values` counts level entries
  */
 
 /**
@@ -208,12 +252,12 @@ function encodeLeafPages(leaf, part, codec, compress) {
         is_compressed: codec !== 'UNCOMPRESSED',
       },
     });
-    // One right-sized copy: the compressor's output buffer is reused by the next page.
-    const page = new Uint8Array(pageWriter.offset + levelWriter.offset + stored.length);
-    page.set(pageWriter.getBytes(), 0);
-    page.set(levelWriter.getBytes(), pageWriter.offset);
-    page.set(stored, pageWriter.offset + levelWriter.offset);
-    pages.push({ bytes: page, rows, values: level - pageLevel, uncompressed: pageWriter.offset + levelWriter.offset + data.length });
+    // Header and levels (a few bytes) copied out of the scratch writers; the body kept as it is (the
+    // compressor's fresh output, or a view of the transferred chunk) and copied once, into the file.
+    const head = new Uint8Array(pageWriter.offset + levelWriter.offset);
+    head.set(pageWriter.getBytes(), 0);
+    head.set(levelWriter.getBytes(), pageWriter.offset);
+    pages.push({ head, body: stored, rows, values: level - pageLevel, uncompressed: head.length + data.length });
   }
   return pages;
 }
@@ -235,8 +279,9 @@ function writeLeafPages(writer, leaf, element, parts, codec) {
   let firstRow = 0;
   for (const pages of parts) {
     for (const page of pages) {
-      locations.push({ offset: BigInt(writer.offset), compressed_page_size: page.bytes.length, first_row_index: BigInt(firstRow) });
-      writer.appendBytes(page.bytes);
+      locations.push({ offset: BigInt(writer.offset), compressed_page_size: page.head.length + page.body.length, first_row_index: BigInt(firstRow) });
+      writer.appendBytes(page.head);
+      writer.appendBytes(page.body);
       firstRow += page.rows;
       numValues += page.values;
       uncompressed += page.uncompressed;

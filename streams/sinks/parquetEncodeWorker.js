@@ -10,24 +10,14 @@
 //              by RowPacker (parquetWire.ts) (so the sender never blocks its thread for long, and
 //              text arrives as transferred PLAIN bytes); `last` ends a file.
 //              { id, abort: true } drops a partial file.
-// message out: { id, ok: true, bytes: Uint8Array (transferred), sha256, encodeMs (worker time over all chunks) } | { id, ok: false, message }
+// message out: { id, ok: true, bytes: Uint8Array (a view of the transferred file buffer, which may be a little longer), sha256, encodeMs (worker time over all chunks) } | { id, ok: false, message }
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
-import { ByteWriter } from 'hyparquet-writer';
-import { encodeChunkPages, writeColumnarParquet } from './columnarParquetWriter.js';
-import { createSnappyCompressor } from './snappyCompress.js';
+import { createCompressors, encodeChunkPages, fileWriterFor, writeColumnarParquet } from './columnarParquetWriter.js';
 
 const { tables, codec, rowGroupRows, createdBy } = workerData;
-
-// Node's zlib provides GZIP without another package; our SNAPPY is 2.8-3.0x hyparquet-writer's (CPU time, snappyCompress.js).
-// Both callers (hyparquet-writer's page writer and ours) copy a compressed page out before the
-// next call, so the snappy output buffer is reused across pages.
-const compressors = { SNAPPY: createSnappyCompressor(), GZIP: (input) => gzipSync(input) };
-
-// Reused across files: after the first few files it has grown to a file's size and stops copying.
-const writer = new ByteWriter(1 << 22);
+const compressors = createCompressors();
 
 /** Files whose last chunk has not arrived, by job id: chunks so far, encode time, first error. */
 const partial = new Map();
@@ -61,6 +51,9 @@ port.on('message', (job) => {
   partial.delete(job.id);
   try {
     if (file.error) throw file.error;
+    // One writer per file, sized for the pages already made plus room for the value columns and
+    // the footer, so it rarely grows; its buffer is transferred as it is, not sliced (a copy).
+    const writer = fileWriterFor(file.chunks);
     writeColumnarParquet({
       writer,
       schema: spec.schema,
@@ -73,9 +66,7 @@ port.on('message', (job) => {
       kvMetadata: job.kvMetadata,
       createdBy,
     });
-    // Copy out exactly the written bytes: only those cross the thread boundary, and the writer's
-    // buffer stays here for the next file.
-    const bytes = new Uint8Array(writer.getBuffer());
+    const bytes = new Uint8Array(writer.buffer, 0, writer.offset);
     // The manifest needs the checksum; hashing megabytes here keeps that off the stage's thread too.
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     port.postMessage({ id: job.id, ok: true, bytes, sha256, encodeMs: file.encodeMs + performance.now() - started }, [bytes.buffer]);

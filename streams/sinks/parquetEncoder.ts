@@ -11,7 +11,7 @@ export interface ParquetRowTypes {
 }
 export type ParquetKind = keyof ParquetRowTypes;
 
-/** Codecs available without extra packages: SNAPPY is built into hyparquet-writer, GZIP is Node's zlib. */
+/** Page codecs: SNAPPY from the `snappy` package (native), GZIP from Node's zlib. */
 export type ParquetCodec = 'SNAPPY' | 'GZIP' | 'UNCOMPRESSED';
 
 export interface ParquetEncoderConfig {

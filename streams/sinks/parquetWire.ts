@@ -130,11 +130,12 @@ export class RowPacker {
    */
   pack(rows: readonly object[], start: number, end: number): { columns: WireColumn[]; transfer: ArrayBuffer[] } {
     const transfer: ArrayBuffer[] = [];
+    const seen: SeenText = new Map();
     const columns = this.plan.map((column): WireColumn => {
       const values = new Array<unknown>(end - start);
       for (let r = start; r < end; r++) values[r - start] = (rows[r] as Record<string, unknown>)[column.name];
       if (!column.fast) return { values };
-      const leaves = column.leaves.map((leaf) => (column.shape === 'flat' ? packFlat(column, leaf, values) : packListLeaf(column, leaf, values)));
+      const leaves = column.leaves.map((leaf) => (column.shape === 'flat' ? packFlat(column, leaf, values, seen) : packListLeaf(column, leaf, values, seen)));
       for (const leaf of leaves) {
         transfer.push(leaf.bytes.buffer as ArrayBuffer);
         if (leaf.def) transfer.push(leaf.def.buffer as ArrayBuffer);
@@ -146,8 +147,8 @@ export class RowPacker {
   }
 }
 
-function packFlat(column: PackedColumnPlan, leaf: PackedLeafPlan, values: readonly unknown[]): WirePackedLeaf {
-  const out = new PlainBuffer(leaf, estimate(leaf, values, undefined));
+function packFlat(column: PackedColumnPlan, leaf: PackedLeafPlan, values: readonly unknown[], seen: SeenText): WirePackedLeaf {
+  const out = new PlainBuffer(leaf, estimate(leaf, values, undefined), seen);
   const def = column.columnDef ? new Uint8Array(values.length) : undefined;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -161,11 +162,11 @@ function packFlat(column: PackedColumnPlan, leaf: PackedLeafPlan, values: readon
   return { bytes: out.bytes(), def, rep: undefined, levels: values.length };
 }
 
-function packListLeaf(column: PackedColumnPlan, leaf: PackedLeafPlan, values: readonly unknown[]): WirePackedLeaf {
+function packListLeaf(column: PackedColumnPlan, leaf: PackedLeafPlan, values: readonly unknown[], seen: SeenText): WirePackedLeaf {
   // Levels cannot outnumber elements + rows; sized up front.
   let count = 0;
   for (const v of values) count += Array.isArray(v) && v.length > 0 ? v.length : 1;
-  const out = new PlainBuffer(leaf, estimate(leaf, values, leaf.field ?? null));
+  const out = new PlainBuffer(leaf, estimate(leaf, values, leaf.field ?? null), seen);
   const def = new Uint8Array(count);
   const rep = new Uint8Array(count);
   const present = column.columnDef; // a present list with no elements
@@ -222,6 +223,19 @@ function estimate(leaf: PackedLeafPlan, values: readonly unknown[], field: strin
   return leaf.type === 'INT32' ? bytes : bytes + (bytes >>> 5);
 }
 
+/**
+ * Strings of at least this many UTF-16 units are encoded once per chunk and copied where they
+ * repeat. A trace's completion is also its assistant message, so UTF-8 encoding (the stage
+ * thread's largest cost: V8 writes text with non-ASCII characters at ~360-440 MB/s here) ran twice
+ * over most of its text; packing went from 23.2-23.9 to 14.0-17.5 µs of CPU per bench trace
+ * (`node dist/bench/parquetSink.js breakdown`, issue #17). Short strings (ids, roles) skip the
+ * lookup, which has to hash the string first.
+ */
+const SHARED_TEXT_MIN = 256;
+
+/** Long strings already encoded in this chunk: where their UTF-8 bytes are. */
+type SeenText = Map<string, { readonly out: PlainBuffer; readonly at: number; readonly length: number }>;
+
 /** PLAIN values of one leaf, appended into a buffer that is transferred as it is. */
 class PlainBuffer {
   private buf: Buffer;
@@ -230,6 +244,7 @@ class PlainBuffer {
   constructor(
     private readonly leaf: PackedLeafPlan,
     capacity: number,
+    private readonly seen: SeenText,
   ) {
     // Not from Node's shared pool: the whole ArrayBuffer is transferred to the worker.
     this.buf = Buffer.allocUnsafeSlow(capacity);
@@ -244,11 +259,23 @@ class PlainBuffer {
       this.buf.writeInt32LE(v, this.off);
       this.off += 4;
     } else if (typeof v === 'string') {
+      if (v.length >= SHARED_TEXT_MIN) {
+        const first = this.seen.get(v);
+        if (first !== undefined) {
+          this.ensure(4 + first.length);
+          this.buf.writeUInt32LE(first.length, this.off);
+          // `first.out.buf` read now: that buffer may have grown (been replaced) since.
+          first.out.buf.copy(this.buf, this.off + 4, first.at, first.at + first.length);
+          this.off += 4 + first.length;
+          return;
+        }
+      }
       // UTF-8 takes at most 3 bytes per UTF-16 unit (a lone surrogate becomes U+FFFD, 3 bytes);
       // the exact length is only worth computing when that bound does not fit.
       if (this.off + 4 + v.length * 3 > this.buf.length) this.ensure(4 + Buffer.byteLength(v, 'utf8'));
       const n = this.buf.write(v, this.off + 4, 'utf8');
       this.buf.writeUInt32LE(n, this.off);
+      if (v.length >= SHARED_TEXT_MIN) this.seen.set(v, { out: this, at: this.off + 4, length: n });
       this.off += 4 + n;
     } else if (v instanceof Uint8Array) {
       this.ensure(4 + v.length);

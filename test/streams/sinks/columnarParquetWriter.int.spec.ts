@@ -9,9 +9,8 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { ByteWriter, parquetWrite } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../operators/common/errors.js';
-import { encodeChunkPages, writeColumnarParquet } from '../../../streams/sinks/columnarParquetWriter.js';
+import { createCompressors, encodeChunkPages, fileWriterFor, writeColumnarParquet } from '../../../streams/sinks/columnarParquetWriter.js';
 import { planTable, RowPacker } from '../../../streams/sinks/parquetWire.js';
-import { createSnappyCompressor } from '../../../streams/sinks/snappyCompress.js';
 import type { ParquetTableSpec } from '../../../streams/sinks/traceParquetSchema.js';
 
 // Every shape the packer handles, with nulls at each level, next to a column hyparquet-writer encodes.
@@ -71,7 +70,7 @@ const row = fc.record<Row>({
 function encode(rows: readonly Row[], chunkRows: number, rowGroupRows: number, spec: ParquetTableSpec = SPEC): Uint8Array {
   const plan = planTable(spec);
   const packer = new RowPacker(plan);
-  const compressors = { SNAPPY: createSnappyCompressor() };
+  const compressors = createCompressors();
   const chunks = [];
   for (let start = 0; start < rows.length || start === 0; ) {
     const end = Math.min(start + chunkRows, rows.length, (Math.floor(start / rowGroupRows) + 1) * rowGroupRows);
@@ -81,7 +80,7 @@ function encode(rows: readonly Row[], chunkRows: number, rowGroupRows: number, s
     if (end >= rows.length) break;
     start = end;
   }
-  const writer = new ByteWriter();
+  const writer = fileWriterFor(chunks);
   writeColumnarParquet({
     writer,
     schema: [...spec.schema],
@@ -193,6 +192,29 @@ describe('packed columnar Parquet writer', () => {
     }
     const py = execFileSync('python3', ['-c', `import pyarrow.parquet as pq; t = pq.read_table('${file}'); print(t.num_rows, sum(len(s) for s in t.column('text').to_pylist()), t.schema.field('messages').type)`], { encoding: 'utf8' });
     expect(py.trim()).toBe(`300 ${rows.reduce((s, r) => s + (r.text?.length ?? 0), 0)} list<element: struct<role: string not null, content: string>>`);
+  });
+
+  it('writes every copy of a long string that repeats across columns, list elements and rows of a chunk', async () => {
+    // Long strings are UTF-8 encoded once per chunk and copied where they repeat (a trace's
+    // completion is also its assistant message): around the length threshold, multi-byte, equal
+    // but separately built, and growing the buffer that holds the first copy.
+    const base = ['≠ × − 🧮 '.repeat(40), 'a'.repeat(255), 'b'.repeat(256), 'é'.repeat(300), 'x'.repeat(70_000)];
+    const pool = fc.constantFrom(...base, ...base.map((t) => [...t].reverse().reverse().join('')));
+    const longRow = fc.record<Row>({
+      id: fc.string({ unit: 'grapheme-ascii', maxLength: 4 }),
+      text: fc.option(pool),
+      tags: fc.option(fc.array(fc.option(pool), { maxLength: 3 })),
+      messages: fc.option(fc.array(fc.option(fc.record({ role: fc.constantFrom('user', 'assistant'), content: fc.option(pool) })), { maxLength: 3 })),
+      path: fc.constant(null),
+      n: fc.constant(null),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(longRow, { maxLength: 20 }), fc.integer({ min: 1, max: 8 }), async (rows, chunkRows) => {
+        const decoded = await decode(encode(rows, chunkRows, 100));
+        expect(nullish(decoded)).toEqual(rows);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('is read back exactly by pyarrow, nulls at every level included', async () => {
