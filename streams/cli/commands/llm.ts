@@ -40,6 +40,15 @@ async function build(cacheRoot: string): Promise<LlamaBuild> {
   return result;
 }
 
+/**
+ * llama-server's own Prometheus endpoint (`llamacpp:*` families; it is started with `--metrics`):
+ * the engine's side of `astro_policy_*` is scraped there rather than relayed through this process,
+ * which exits once the server is up.
+ */
+function metricsUrlOf(baseUrl: string): string {
+  return new URL('/metrics', baseUrl).href;
+}
+
 /** Slots: `--slots`, else the largest n of the run config (`--config`, `--k`, `--rollouts`; defaults k 8, M 16). */
 function slotsOf(flags: UpFlags): number {
   if (flags.slots !== undefined) return flags.slots;
@@ -104,7 +113,7 @@ export function createLlmCommand(): Command {
         ...(flags.threads === undefined ? {} : { threads: flags.threads }),
         ...(alias === undefined ? {} : { alias }),
       });
-      process.stderr.write(`llm up: ${running.alias} on ${slots} slots × ${flags.ctxPerSlot} tokens, pid ${running.pid}, ready in ${Math.round(performance.now() - started)} ms; log ${running.log}\n`);
+      process.stderr.write(`llm up: ${running.alias} on ${slots} slots × ${flags.ctxPerSlot} tokens, pid ${running.pid}, ready in ${Math.round(performance.now() - started)} ms; metrics ${metricsUrlOf(running.baseUrl)}; log ${running.log}\n`);
       process.stdout.write(`${running.baseUrl}\n`);
     });
 
@@ -124,12 +133,12 @@ export function createLlmCommand(): Command {
     .option('--json', 'print the state as JSON')
     .action(async (opts: { dir: string; json?: boolean }) => {
       const status = await llamaServerStatus(resolve(opts.dir));
-      if (opts.json === true) process.stdout.write(`${JSON.stringify(status === null ? { running: false } : { running: status.running, healthy: status.healthy, ...status.state })}\n`);
+      if (opts.json === true) process.stdout.write(`${JSON.stringify(status === null ? { running: false } : { running: status.running, healthy: status.healthy, ...status.state, metricsUrl: metricsUrlOf(status.state.baseUrl) })}\n`);
       else if (status === null) process.stdout.write(`no server was started in ${resolve(opts.dir)}\n`);
       else {
         const { state } = status;
         const health = status.running ? (status.healthy ? 'running, healthy' : 'running, not answering /health') : 'not running';
-        process.stdout.write(`${health}: ${state.baseUrl} pid ${state.pid}, model ${state.alias} (${state.model}), ${state.slots} slots × ${state.ctxPerSlot} tokens, since ${state.startedAt}; log ${state.log}\n`);
+        process.stdout.write(`${health}: ${state.baseUrl} pid ${state.pid}, model ${state.alias} (${state.model}), ${state.slots} slots × ${state.ctxPerSlot} tokens, since ${state.startedAt}; metrics ${metricsUrlOf(state.baseUrl)}; log ${state.log}\n`);
       }
       if (status?.healthy !== true) process.exitCode = 1;
     });

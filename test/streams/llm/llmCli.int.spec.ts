@@ -58,7 +58,12 @@ describe("astro-stream llm up + run --policy openai against llama.cpp's llama-se
     expect(baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
     const status = await runCli(['llm', 'status', '--dir', serverDir, '--json']);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, healthy: true, baseUrl, slots: SLOTS, alias: 'astro-tiny-llama3' });
+    const state = JSON.parse(status.stdout) as { metricsUrl: string };
+    expect(state).toMatchObject({ running: true, healthy: true, baseUrl, slots: SLOTS, alias: 'astro-tiny-llama3' });
+    // The engine's Prometheus endpoint that status points at answers with llama.cpp's families.
+    expect(state.metricsUrl).toBe(`http://127.0.0.1:${port}/metrics`);
+    const scraped = await (await fetch(state.metricsUrl)).text();
+    expect(scraped).toMatch(/^llamacpp:tokens_predicted_total \d/m);
     const again = await runCli(['llm', 'up', '--tiny', '--slots', String(SLOTS), '--ctx-per-slot', '1024', '--dir', serverDir]);
     expect(again.code).toBe(0);
     expect(again.stdout.trim()).toBe(baseUrl);
