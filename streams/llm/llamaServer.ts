@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import { AppError } from '../../operators/common/errors.js';
+import { freeLoopbackPorts, isAlive } from '../common/localProcesses.js';
 
 /** How to start `llama-server`. */
 export interface LlamaServerOptions {
@@ -66,7 +66,7 @@ export async function startLlamaServer(options: LlamaServerOptions): Promise<Run
   await stopLlamaServer(dir);
   if (!existsSync(options.model)) throw new AppError('config', `model file ${options.model} does not exist`);
   if (!Number.isInteger(options.slots) || options.slots < 1) throw new AppError('config', `slots must be a positive integer, got ${options.slots}`);
-  const port = options.port ?? (await freePort());
+  const port = options.port ?? ((await freeLoopbackPorts(1))[0]!);
   const alias = options.alias ?? basename(options.model).replace(/\.gguf$/i, '');
   const args = [
     '--model', resolve(options.model), '--alias', alias, '--host', '127.0.0.1', '--port', String(port),
@@ -177,34 +177,6 @@ function isOurServer(pid: number, port: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Alive and not a zombie (a zombie still answers kill(pid, 0)). */
-function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, ko) => {
-    const server = createServer();
-    server.once('error', ko);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => ok(port));
-    });
-  });
 }
 
 function logTail(file: string, lines = 25): string {

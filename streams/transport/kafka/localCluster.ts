@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { AppError } from '../../../operators/common/errors.js';
+import { freeLoopbackPorts, isAlive } from '../../common/localProcesses.js';
 import { clusterIdFromBytes, portsFromBase, renderServerProperties } from './serverProperties.js';
 import type { NodePorts } from './serverProperties.js';
 
@@ -289,20 +290,9 @@ function newClusterId(): string {
   }
 }
 
-/** Asks the OS for 2·count free loopback ports (listen on 0, read, close). */
+/** 2·count free loopback ports: a listener and a controller port per node. */
 async function freePorts(count: number): Promise<NodePorts[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count * 2 }, () => new Promise<ReturnType<typeof createServer>>((ok, fail) => {
-      const s = createServer();
-      s.once('error', fail);
-      s.listen(0, '127.0.0.1', () => ok(s));
-    })),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    return typeof a === 'object' && a !== null ? a.port : 0;
-  });
-  await Promise.all(servers.map((s) => new Promise<void>((ok) => s.close(() => ok()))));
+  const ports = await freeLoopbackPorts(count * 2);
   return Array.from({ length: count }, (_, i) => ({ id: i + 1, port: ports[2 * i] ?? 0, controllerPort: ports[2 * i + 1] ?? 0 }));
 }
 
@@ -427,22 +417,6 @@ function logTail(nodeDir: string, lines = 30): string {
     return readFileSync(join(nodeDir, 'kafka.log'), 'utf8').split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
-  }
-}
-
-/** Alive and not a zombie (a zombie still answers kill(pid, 0)). */
-function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
   }
 }
 
