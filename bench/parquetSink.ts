@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { DuckDBInstance, DuckDBTimestampValue, listValue, structValue } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, DuckDBTimestampValue, listValue, structValue } from '@duckdb/node-api';
 import { tableToIPC } from 'apache-arrow';
 import { ByteWriter, parquetWrite } from 'hyparquet-writer';
 import { snappyCompress as hyparquetSnappy } from 'hyparquet-writer/src/snappy.js';
@@ -236,15 +236,25 @@ async function runParquetWasm(rows: readonly Trace[], batchRows: number): Promis
 
 /** DuckDB: the rows JSON read into a table per batch (`build`), then `COPY … (FORMAT parquet, COMPRESSION snappy)` (`write`). */
 async function runDuckdb(jsonlPaths: readonly string[], dir: string): Promise<{ build: number; write: number; bytes: number }> {
+  return duckdbToParquet(jsonlPaths.length, dir, async (connection, i) => {
+    await connection.run(`CREATE OR REPLACE TABLE batch AS SELECT * FROM read_json('${jsonlPaths[i]}', format = 'newline_delimited')`);
+  });
+}
+
+/**
+ * The part both DuckDB paths share: per batch, `load` fills table `batch` (timed as `build`), then
+ * `COPY batch TO … (FORMAT parquet, COMPRESSION snappy)` (timed as `write`).
+ */
+async function duckdbToParquet(batchCount: number, dir: string, load: (connection: DuckDBConnection, i: number) => Promise<void>): Promise<{ build: number; write: number; bytes: number }> {
   const db = await DuckDBInstance.create(':memory:');
   const connection = await db.connect();
   let build = 0;
   let write = 0;
   let bytes = 0;
   try {
-    for (const [i, path] of jsonlPaths.entries()) {
+    for (let i = 0; i < batchCount; i += 1) {
       const t0 = performance.now();
-      await connection.run(`CREATE OR REPLACE TABLE batch AS SELECT * FROM read_json('${path}', format = 'newline_delimited')`);
+      await load(connection, i);
       const t1 = performance.now();
       const out = join(dir, `part-${i}.parquet`);
       await connection.run(`COPY batch TO '${out}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 10000)`);
@@ -269,52 +279,37 @@ const DUCKDB_TRACE_TABLE = `CREATE OR REPLACE TABLE batch (trace_id VARCHAR, tre
  * on this thread), then `COPY … (FORMAT parquet, COMPRESSION snappy)` (`write`).
  */
 async function runDuckdbAppender(rows: readonly Trace[], batchRows: number, dir: string): Promise<{ build: number; write: number; bytes: number }> {
-  const db = await DuckDBInstance.create(':memory:');
-  const connection = await db.connect();
-  let build = 0;
-  let write = 0;
-  let bytes = 0;
-  try {
-    for (const [i, batch] of batches(rows, batchRows).entries()) {
-      const t0 = performance.now();
-      await connection.run(DUCKDB_TRACE_TABLE);
-      const appender = await connection.createAppender('batch');
-      for (const r of batch) {
-        appender.appendVarchar(r.trace_id);
-        appender.appendVarchar(r.tree_id);
-        appender.appendVarchar(r.problem_id);
-        appender.appendVarchar(r.domain);
-        appender.appendVarchar(r.source);
-        appender.appendVarchar(r.problem_json);
-        appender.appendVarchar(r.prompt);
-        appender.appendVarchar(r.completion);
-        appender.appendList(listValue(r.messages.map((m) => structValue({ role: m.role, content: m.content }))));
-        appender.appendVarchar(r.answer);
-        appender.appendBoolean(r.correct);
-        appender.appendVarchar(r.variant);
-        appender.appendInteger(r.k);
-        appender.appendInteger(r.num_backtracks);
-        appender.appendInteger(r.num_reflections);
-        appender.appendList(listValue(r.node_path));
-        appender.appendVarchar(r.policy_version);
-        appender.appendVarchar(r.linearizer);
-        appender.appendVarchar(r.linearizer_config_hash);
-        appender.appendVarchar(r.verifier);
-        appender.appendTimestamp(new DuckDBTimestampValue(BigInt(r.created_at) * 1000n));
-        appender.endRow();
-      }
-      appender.closeSync();
-      const t1 = performance.now();
-      const out = join(dir, `part-${i}.parquet`);
-      await connection.run(`COPY batch TO '${out}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 10000)`);
-      write += performance.now() - t1;
-      build += t1 - t0;
-      bytes += statSync(out).size;
+  const all = batches(rows, batchRows);
+  return duckdbToParquet(all.length, dir, async (connection, i) => {
+    const batch = all[i] ?? [];
+    await connection.run(DUCKDB_TRACE_TABLE);
+    const appender = await connection.createAppender('batch');
+    for (const r of batch) {
+      appender.appendVarchar(r.trace_id);
+      appender.appendVarchar(r.tree_id);
+      appender.appendVarchar(r.problem_id);
+      appender.appendVarchar(r.domain);
+      appender.appendVarchar(r.source);
+      appender.appendVarchar(r.problem_json);
+      appender.appendVarchar(r.prompt);
+      appender.appendVarchar(r.completion);
+      appender.appendList(listValue(r.messages.map((m) => structValue({ role: m.role, content: m.content }))));
+      appender.appendVarchar(r.answer);
+      appender.appendBoolean(r.correct);
+      appender.appendVarchar(r.variant);
+      appender.appendInteger(r.k);
+      appender.appendInteger(r.num_backtracks);
+      appender.appendInteger(r.num_reflections);
+      appender.appendList(listValue(r.node_path));
+      appender.appendVarchar(r.policy_version);
+      appender.appendVarchar(r.linearizer);
+      appender.appendVarchar(r.linearizer_config_hash);
+      appender.appendVarchar(r.verifier);
+      appender.appendTimestamp(new DuckDBTimestampValue(BigInt(r.created_at) * 1000n));
+      appender.endRow();
     }
-  } finally {
-    connection.closeSync();
-  }
-  return { build: build / 1000, write: write / 1000, bytes };
+    appender.closeSync();
+  });
 }
 
 /**
