@@ -7,7 +7,7 @@ import { deriveSeed } from '../common/rng.js';
 import { verifierId, type Verifier } from '../verify/verifier.js';
 import { backupLegacy, backupPaper, markSpent } from './backup.js';
 import { selectCandidates } from './candidates.js';
-import { isTerminalStep, type Policy, type SearchState } from './policy.js';
+import { isTerminalStep, POLICY_VERSION_JOIN, type Policy, type SearchState } from './policy.js';
 import { toSearchSettings, type SearchConfig } from './searchConfig.js';
 import { selectPath } from './selection.js';
 
@@ -236,12 +236,15 @@ export async function searchTreeParallel(problem: Problem, config: ParallelSearc
   metrics.increment('mcts.iterations', stats.iterations);
   metrics.observe('mcts.search_ms', stats.duration_ms);
   metrics.observe('mcts.tree_nodes', nodes.length);
+  // A backend that changed models mid-tree names every version that answered (oldest first, so
+  // the version number read from it is the most conservative one for staleness checks).
+  const version = usage?.versions !== undefined && usage.versions.length > 0 ? usage.versions.join(POLICY_VERSION_JOIN) : policy.version;
   const idSettings = { ...settings, rollout_max_steps: config.rolloutMaxSteps, parallel_iterations: parallel > 1 ? parallel : undefined, virtual_loss: parallel > 1 ? virtualLoss : undefined };
   return {
-    tree_id: stableId('tree', problem.id, idSettings, policy.version, config.seed),
+    tree_id: stableId('tree', problem.id, idSettings, version, config.seed),
     problem_id: problem.id,
     problem,
-    policy_version: policy.version,
+    policy_version: version,
     search_verifier: verifierId(verifier),
     search_verifier_config_hash: verifier.configHash,
     seed: config.seed,

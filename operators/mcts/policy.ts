@@ -38,6 +38,12 @@ export interface PolicyUsage {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly calls: number;
+  /**
+   * The model versions that answered these calls, in the order they first answered: set by
+   * backends whose model can change during a run (a served model swapped for a newer version),
+   * so a tree records what produced it rather than what was current when it started.
+   */
+  readonly versions?: readonly string[];
 }
 
 /**
@@ -60,6 +66,9 @@ export interface Policy {
   takeUsage?(problemId: string): PolicyUsage;
   close?(): Promise<void>;
 }
+
+/** Joins the versions of a tree produced by more than one model version (`a@v1.…+a@v2.…`). */
+export const POLICY_VERSION_JOIN = '+';
 
 /** One step delimiter everywhere (ASTRO-METHOD §7.2). */
 export const STEP_DELIMITER = '\n\n';

@@ -14,7 +14,10 @@ import { countDomainVerdicts } from '../metrics/countVerdicts.js';
 import type { PipelineExporter } from '../metrics/metricsEndpoint.js';
 import { timedPolicy } from '../metrics/timedPolicy.js';
 import { assertPolicyServes, createPolicy } from '../policies/factory.js';
+import { assertFollowable, followServedVersions, servedVersions } from '../policies/followVersions.js';
+import type { GgufVersionWatcher } from '../policies/ggufVersionWatcher.js';
 import { tokenizerFor } from '../policies/policyTokenizer.js';
+import { servedPolicyEnv } from '../llm/llmSetup.js';
 import { createLlmJudge, createLlmRewriter, type OpenAiPolicy } from '../policies/openai/index.js';
 import { prepareDatasetDir, type PreparedDatasetDir } from '../sinks/datasetDir.js';
 import { openDeadLetterFile, type DeadLetterFile } from '../sinks/deadLetterFile.js';
@@ -166,8 +169,9 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   // Everything that can be wrong with the configuration is found before the output is touched.
   const plan = await planSource(config);
   assertPolicyServes(config.policy.kind, plan.domain);
+  assertFollowable(config.policy, config.brokers !== undefined || deps.transport !== undefined);
   const domain = domainOf(plan.domain);
-  const policy = timedPolicy(await createPolicy(config.policy, { domainOf, clock, metrics, logger, ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }) }), metrics);
+  const policy = timedPolicy(await createPolicy(config.policy, { domainOf, clock, metrics, logger, served: servedPolicyEnv(search, process.env), ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }) }), metrics);
   let out: PreparedDatasetDir;
   let extras: LinearizeExtras;
   let tokenizer: Awaited<ReturnType<typeof tokenizerFor>>;
@@ -197,8 +201,10 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
   let failure: unknown;
   let files: ShardFile[] = [];
   let topologyStarted = false;
+  let watcher: GgufVersionWatcher | undefined;
   try {
     await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
+    watcher = await followServedVersions(config.policy, policy, { transport, groupId: `astro.policy-watch.run-${started}-${process.pid}`, logger, metrics });
     const offsetBase = resume === undefined ? undefined : await offsetsToSkip(transport, resume.offsetBase);
     producer = recordingDeadLetters(await transport.producer(), deadLetterFile, tally);
     admitted = await admitProblems(config, plan, { producer, resume, metrics, clock, logger, stopRequested });
@@ -257,6 +263,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
     progress?.stop();
     await producer?.close().catch(() => undefined);
     await encoder.close();
+    await watcher?.stop();
     await policy.close?.();
     if (deps.transport === undefined) await transport.close();
     await deadLetterFile.close().catch((error: unknown) => (failure ??= error));
@@ -292,7 +299,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
       command: deps.command ?? 'astro-stream run',
       configs: { run: config, search, linearize, tokenizer: { name: tokenizer.name, exact: tokenizer.exact }, ...(synthetic ? { synthetic: { policy: policy.version, note: 'steps from reference solutions with injected mistakes, not from a model' } } : {}) },
       config_hashes: { ...hashes, verifier: domain.verifier.configHash },
-      versions: { astro_stream: ASTRO_STREAM_VERSION, policy: policy.version, verifier: verifierId(domain.verifier), linearizer: linearizerId },
+      versions: { astro_stream: ASTRO_STREAM_VERSION, policy: servedVersions(policy), verifier: verifierId(domain.verifier), linearizer: linearizerId },
       counts,
       sources: sourcesFromFiles(listed),
       files: listed,

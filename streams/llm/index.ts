@@ -3,4 +3,5 @@ export { cachedLlamaBuild, defaultCacheRoot, ensureLlamaServer, LLAMA_CMAKE_FLAG
 export { forgetLlamaServer, llamaServerStatus, startLlamaServer, stopLlamaServer, type LlamaServerOptions, type LlamaServerState, type LlamaServerStatus, type RunningLlamaServer } from './llamaServer.js';
 export { ensureTinyModel, TINY_MODEL_ALIAS, tinyModelCorpus, type TinyModelConfig } from './tinyModel.js';
 export { withDirLock, type DirLockOptions } from './dirLock.js';
-export { formatBuildProgress, slotsFor, tinyModelScript } from './llmSetup.js';
+export { formatBuildProgress, servedPolicyEnv, slotsFor, tinyModelScript } from './llmSetup.js';
+export { assertGguf, sha256File, startServedGgufPolicy, type GgufVersion, type ServedGgufPolicy, type ServedGgufPolicyConfig, type ServedGgufPolicyDeps } from './servedGgufPolicy.js';

@@ -1,6 +1,6 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { packageRoot } from '../../models/paths.js';
-import type { LlamaBuildProgress } from './llamaBuild.js';
+import { defaultCacheRoot, ensureLlamaServer, type LlamaBuildProgress } from './llamaBuild.js';
 
 /**
  * Slots a server needs so that no request of a run waits for another of the same state: the
@@ -28,5 +28,24 @@ export function formatBuildProgress(): (p: LlamaBuildProgress) => string | null 
     if (percent === lastPercent) return null;
     lastPercent = percent;
     return `[llm] building llama-server ${p.done}/${p.total} (${percent}%) ${p.message.replace(/^Building \S+ object /, '')}`;
+  };
+}
+
+/**
+ * What `--serve-gguf` needs: the pinned llama-server (built into the cache on first use, progress
+ * on stderr), a state directory of this process under `.llm/served/`, and slots for the search.
+ */
+export function servedPolicyEnv(search: { readonly k: number; readonly rollouts: number }, env: Readonly<Record<string, string | undefined>>): { llamaServer: () => Promise<string>; dir: string; slots: number } {
+  return {
+    llamaServer: async () => {
+      const line = formatBuildProgress();
+      const build = await ensureLlamaServer({ cacheRoot: defaultCacheRoot(env) }, (p) => {
+        const text = line(p);
+        if (text !== null) process.stderr.write(`${text}\n`);
+      });
+      return build.server;
+    },
+    dir: resolve('.llm', 'served', String(process.pid)),
+    slots: slotsFor(search),
   };
 }

@@ -7,7 +7,12 @@ import type { Logger, Metrics } from '../../operators/common/metrics.js';
 import type { Policy } from '../../operators/mcts/policy.js';
 import { createDryRunPolicy } from './dryRunPolicy.js';
 import { createOnnxCountdownPolicy } from './onnxPolicy.js';
-import { createOpenAiPolicy, DEFAULT_OPENAI_POLICY_CONFIG } from './openai/openaiPolicy.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { formatPolicyVersion } from '../../operators/rl/staleness.js';
+import { PolicyVersionCodec, type PolicyVersion } from '../../schemas/policyVersion.js';
+import { assertGguf, sha256File, startServedGgufPolicy, type ServedGgufPolicy } from '../llm/servedGgufPolicy.js';
+import { createOpenAiPolicy, DEFAULT_OPENAI_POLICY_CONFIG, type OpenAiPolicyConfig, type OpenAiPolicyDeps } from './openai/openaiPolicy.js';
 import { PROMPT_FAMILIES, PROMPT_FAMILY_NAMES, promptFamilyOf } from './openai/promptTemplate.js';
 
 /**
@@ -51,6 +56,20 @@ export const PolicySettings = z
     /** openai: consecutive failures that open the circuit breaker, and how long it stays open (ms). */
     breakerThreshold: z.number().int().positive().default(DEFAULT_OPENAI_POLICY_CONFIG.breaker.failureThreshold),
     breakerCooldownMs: z.number().int().nonnegative().default(DEFAULT_OPENAI_POLICY_CONFIG.breaker.cooldownMs),
+    /** openai: a GGUF file to serve on a `llama-server` this process starts and stops (instead of `baseUrl`). */
+    serve: z.string().optional(),
+    /** openai with `serve`: switch to each newer GGUF version published to `<dir>/versions.jsonl`, or to `astro.policy.v1` on the run's brokers (`topic`). */
+    follow: z.string().optional(),
+    /** openai with `serve`: the policy family whose versions are followed and recorded (`python -m astro_lm rl --policy`). */
+    policyName: z.string().min(1).default('astro-lm'),
+    /** openai with `serve`: server slots (default: the largest n of the search, max(k, M)). */
+    slots: z.number().int().positive().optional(),
+    /** openai with `serve`: context of one slot in tokens. */
+    ctxPerSlot: z.number().int().positive().default(4096),
+    /** openai with `serve`: CPU threads of the server (default: llama.cpp's). */
+    threads: z.number().int().positive().optional(),
+    /** openai with `serve`: after a switch, how long the old server may finish its requests before it stops (ms); the rest are retried on the new one. */
+    drainMs: z.number().int().nonnegative().default(30_000),
     /** dry-run: probability that a sampled step is a mistake. */
     mistakeRate: z.number().min(0).max(1).default(0.3),
   })
@@ -91,6 +110,15 @@ export interface PolicyFactoryDeps {
   readonly logger?: Logger;
   /** openai: API key (the CLI passes `OPENAI_API_KEY`). */
   readonly apiKey?: string;
+  /** openai with `serve`: the llama-server binary (built on demand), where servers keep state, and the default slots. */
+  readonly served?: ServedPolicyEnv;
+}
+
+/** What serving a GGUF needs from outside the settings. */
+export interface ServedPolicyEnv {
+  readonly llamaServer: () => Promise<string>;
+  readonly dir: string;
+  readonly slots: number;
 }
 
 /**
@@ -105,40 +133,92 @@ export async function createPolicy(settings: PolicySettings, deps: PolicyFactory
     case 'dry-run':
       return createDryRunPolicy({ mistakeRate: settings.mistakeRate });
     case 'openai': {
-      if (settings.baseUrl === undefined) throw new AppError('config', '--policy openai needs --base-url (e.g. http://127.0.0.1:8000/v1)');
+      if (settings.serve !== undefined) return createServedPolicy(settings, settings.serve, deps);
+      if (settings.follow !== undefined) throw new AppError('config', '--follow-policies needs --serve-gguf: only a server this process runs can be switched to a new version');
+      if (settings.baseUrl === undefined) throw new AppError('config', '--policy openai needs --base-url (e.g. http://127.0.0.1:8000/v1) or --serve-gguf FILE.gguf');
       const model = settings.model ?? (await firstModel(settings.baseUrl, settings.timeoutMs, deps.apiKey));
-      const family = PROMPT_FAMILIES[(settings.family ?? promptFamilyOf(model)) as keyof typeof PROMPT_FAMILIES];
-      return createOpenAiPolicy(
-        {
-          ...DEFAULT_OPENAI_POLICY_CONFIG,
-          baseUrl: settings.baseUrl,
-          model,
-          ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }),
-          endpoint: settings.endpoint,
-          template: settings.template ?? family.template,
-          endStops: settings.endStops ?? family.stops,
-          ...(settings.maxN === undefined ? {} : { maxN: settings.maxN }),
-          exactUsage: settings.exactUsage,
-          maxInFlight: settings.maxInFlight,
-          timeoutMs: settings.timeoutMs,
-          retry: { ...DEFAULT_OPENAI_POLICY_CONFIG.retry, attempts: settings.attempts, initialDelayMs: settings.backoffMs },
-          maxStepTokens: settings.maxStepTokens,
-          maxRolloutTokens: settings.maxRolloutTokens,
-          logprobs: settings.logprobs,
-          breaker: { failureThreshold: settings.breakerThreshold, cooldownMs: settings.breakerCooldownMs, outageMs: settings.outageMs },
-        },
-        {
-          promptOf: (problem) => deps.domainOf(problem.domain).prompt(problem),
-          clock: deps.clock,
-          sleep: deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
-          // Jitter only spreads retries in time; it never changes outputs.
-          random: deps.random ?? Math.random,
-          ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
-          ...(deps.logger === undefined ? {} : { logger: deps.logger }),
-        },
-      );
+      return createOpenAiPolicy({ ...openAiConfig(settings, model), baseUrl: settings.baseUrl, model, ...(deps.apiKey === undefined ? {} : { apiKey: deps.apiKey }) }, openAiDeps(deps));
     }
   }
+}
+
+/** The openai policy's settings other than the server and the model. */
+function openAiConfig(settings: PolicySettings, model: string): Omit<OpenAiPolicyConfig, 'baseUrl' | 'model'> {
+  const family = PROMPT_FAMILIES[(settings.family ?? promptFamilyOf(model)) as keyof typeof PROMPT_FAMILIES];
+  return {
+    ...DEFAULT_OPENAI_POLICY_CONFIG,
+    endpoint: settings.endpoint,
+    template: settings.template ?? family.template,
+    endStops: settings.endStops ?? family.stops,
+    ...(settings.maxN === undefined ? {} : { maxN: settings.maxN }),
+    exactUsage: settings.exactUsage,
+    maxInFlight: settings.maxInFlight,
+    timeoutMs: settings.timeoutMs,
+    retry: { ...DEFAULT_OPENAI_POLICY_CONFIG.retry, attempts: settings.attempts, initialDelayMs: settings.backoffMs },
+    maxStepTokens: settings.maxStepTokens,
+    maxRolloutTokens: settings.maxRolloutTokens,
+    logprobs: settings.logprobs,
+    breaker: { failureThreshold: settings.breakerThreshold, cooldownMs: settings.breakerCooldownMs, outageMs: settings.outageMs },
+  };
+}
+
+function openAiDeps(deps: PolicyFactoryDeps): OpenAiPolicyDeps {
+  return {
+    promptOf: (problem) => deps.domainOf(problem.domain).prompt(problem),
+    clock: deps.clock,
+    sleep: deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    // Jitter only spreads retries in time; it never changes outputs.
+    random: deps.random ?? Math.random,
+    ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
+    ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+  };
+}
+
+/**
+ * The openai policy over a llama-server this process starts on `gguf`. The model is recorded as
+ * `<policyName>@v<N>.<sha12>`: N is the version `versions.jsonl` of `follow` gives this file's
+ * sha256, else 0 (a GGUF never published, e.g. the SFT export).
+ */
+async function createServedPolicy(settings: PolicySettings, gguf: string, deps: PolicyFactoryDeps): Promise<ServedGgufPolicy> {
+  if (deps.served === undefined) throw new TypeError('serving a GGUF needs the served-policy environment');
+  if (settings.baseUrl !== undefined) throw new AppError('config', '--serve-gguf and --base-url exclude each other: serve a file here, or use a server that runs');
+  await assertGguf(gguf);
+  const sha256 = await sha256File(gguf);
+  const published = settings.follow === undefined || settings.follow === FOLLOW_TOPIC ? [] : readVersionsFile(join(settings.follow, VERSIONS_FILE));
+  const version = published.find((v) => v.policy === settings.policyName && v.sha256 === sha256)?.version ?? 0;
+  const label = formatPolicyVersion(settings.policyName, version, sha256);
+  const logger = deps.logger ?? { info: () => undefined, warn: () => undefined, error: () => undefined };
+  return startServedGgufPolicy(
+    {
+      server: await deps.served.llamaServer(),
+      initial: { label, path: resolve(gguf) },
+      dir: deps.served.dir,
+      slots: settings.slots ?? deps.served.slots,
+      ctxPerSlot: settings.ctxPerSlot,
+      ...(settings.threads === undefined ? {} : { threads: settings.threads }),
+      drainMs: settings.drainMs,
+      // The exported models speak the Llama-3 chat layout (streams/trainer/lm/astro_lm/chat.py).
+      openai: openAiConfig({ ...settings, family: settings.family ?? 'llama3' }, label),
+    },
+    { ...openAiDeps(deps), logger },
+  );
+}
+
+/** `--follow-policies topic`: the `astro.policy.v1` topic of the run's brokers. */
+export const FOLLOW_TOPIC = 'topic';
+/** The file `python -m astro_lm rl` appends every published version to. */
+export const VERSIONS_FILE = 'versions.jsonl';
+
+/** The decodable records of a `versions.jsonl` (none when it does not exist). */
+export function readVersionsFile(path: string): PolicyVersion[] {
+  if (!existsSync(path)) return [];
+  const records: PolicyVersion[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const decoded = PolicyVersionCodec.decode(new TextEncoder().encode(line));
+    if (decoded.ok) records.push(decoded.value);
+  }
+  return records;
 }
 
 /** `GET {baseUrl}/models` → the first model id; an unreachable server is a `config` error naming the URL. */

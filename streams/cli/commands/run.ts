@@ -58,6 +58,9 @@ interface RunFlags {
   readonly endpoint?: string;
   readonly family?: string;
   readonly outageMs?: number;
+  readonly serveGguf?: string;
+  readonly followPolicies?: string;
+  readonly policyName?: string;
 }
 
 /** `--resume` / `--overwrite` → the config's outMode (absent when neither: the config file or the default decides). */
@@ -84,7 +87,11 @@ function flagsToLayer(flags: RunFlags): Record<string, unknown> {
     outMode: outModeOf(flags),
     partitions: flags.partitions,
     policy: {
-      kind: flags.policy,
+      // Serving a GGUF is the openai policy against a server this process runs.
+      kind: flags.policy ?? (flags.serveGguf === undefined ? undefined : 'openai'),
+      serve: flags.serveGguf,
+      follow: flags.followPolicies,
+      policyName: flags.policyName,
       baseUrl: flags.baseUrl,
       model: flags.model,
       maxInFlight: flags.maxInflight,
@@ -162,6 +169,9 @@ export function createRunCommand(): Command {
     .option('--endpoint <kind>', 'openai: completions (our prompt template) or chat (/v1/chat/completions with the server\'s chat template) (default completions)')
     .option('--family <name>', `openai, completions endpoint: prompt format, ${PROMPT_FAMILY_NAMES.join(', ')} (default: from the model id, else llama3)`)
     .option('--outage-ms <ms>', 'openai: how long requests wait for a server that is down before the problem goes to the DLQ (default 300000)', intFlag('--outage-ms'))
+    .option('--serve-gguf <file>', 'openai: serve this GGUF (e.g. from python -m astro_lm export) on a llama-server the run starts and stops, instead of --base-url; trees record <policy-name>@v<N>.<sha12>')
+    .option('--follow-policies <dir|topic>', 'with --serve-gguf: switch to each newer GGUF version published to DIR/versions.jsonl (python -m astro_lm rl --policies DIR), or to astro.policy.v1 on --brokers (topic), while the run goes on')
+    .option('--policy-name <name>', 'with --serve-gguf: policy family recorded and followed (default astro-lm, as python -m astro_lm rl --policy)')
     .option('--mistake-rate <p>', 'dry-run: probability that a sampled step is a mistake (default 0.3)', numberFlag('--mistake-rate'))
     .option('--self-eval <n>', 'openai: keep a correct terminal only if the model approves it N times out of N (ASTRO self-evaluation; default off)', intFlag('--self-eval'))
     .option('--rewrite <parts>', 'openai: rewrite "steps", "backtracks" or "steps,backtracks" with the model; rewritten traces are re-verified (default off)')

@@ -11,6 +11,8 @@ import { mergeManifestFiles } from '../../stages/sinkManifest.js';
 import { rebuildManifest } from '../../sinks/rebuildManifest.js';
 import { ParquetEncoder } from '../../sinks/parquetEncoder.js';
 import { createPolicy } from '../../policies/factory.js';
+import { followServedVersions } from '../../policies/followVersions.js';
+import { servedPolicyEnv } from '../../llm/llmSetup.js';
 import { STAGE_NAMES, startTopology, type StageName } from '../../stages/topology.js';
 import { createKafkaTransport } from '../../transport/kafka/kafkaTransport.js';
 import { intFlag, mergeConfig, parseBrokers, parseKMix, parseRunConfig, readConfigFile } from '../runConfig.js';
@@ -37,6 +39,9 @@ interface StageFlags {
   readonly baseUrl?: string;
   readonly model?: string;
   readonly statusEvery?: number;
+  readonly serveGguf?: string;
+  readonly followPolicies?: string;
+  readonly policyName?: string;
 }
 
 /**
@@ -62,6 +67,9 @@ export function createStageCommand(): Command {
     .option('--policy <kind>', 'search: onnx (built-in Countdown network), openai or dry-run (default onnx)')
     .option('--base-url <url>', 'search, openai: server base URL including /v1')
     .option('--model <id>', 'search: openai model id, or onnx model file')
+    .option('--serve-gguf <file>', 'search: serve this GGUF on a llama-server this process starts (the openai policy), instead of --base-url')
+    .option('--follow-policies <dir|topic>', 'search, with --serve-gguf: switch to each newer GGUF version in DIR/versions.jsonl, or on astro.policy.v1 (topic)')
+    .option('--policy-name <name>', 'search, with --serve-gguf: policy family recorded and followed (default astro-lm)')
     .option('--status-every <s>', 'log each stage\'s counts (received, done, in flight, paused, dead-lettered) every s seconds; 0 = never (default 30)', intFlag('--status-every'))
     .option('--config <file>', 'JSON config file, as for run (its "policy" block configures the search policy)')
     .action(async (name: string, flags: StageFlags & MetricsFlags) => {
@@ -77,7 +85,7 @@ export function createStageCommand(): Command {
           brokers: parseBrokers(flags.brokers),
           search: { iterations: flags.iterations, k: flags.k, rollouts: flags.rollouts },
           linearize: { kMix: flags.kMix === undefined ? undefined : parseKMix(flags.kMix) },
-          policy: { kind: flags.policy, baseUrl: flags.baseUrl, model: flags.model },
+          policy: { kind: flags.policy ?? (flags.serveGguf === undefined ? undefined : 'openai'), baseUrl: flags.baseUrl, model: flags.model, serve: flags.serveGguf, follow: flags.followPolicies, policyName: flags.policyName },
         }),
       );
       if (flags.statusEvery !== undefined && flags.statusEvery < 0) throw new AppError('config', '--status-every must be >= 0');
@@ -110,7 +118,8 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
   await transport.createTopics(allTopicSpecs({ partitions: config.partitions }));
   const producer = await transport.producer();
   const apiKey = process.env.OPENAI_API_KEY;
-  const policy = name === 'search' ? timedPolicy(await createPolicy(config.policy, { domainOf, clock: Date.now, metrics, logger, ...(apiKey ? { apiKey } : {}) }), metrics) : undefined;
+  const policy = name === 'search' ? timedPolicy(await createPolicy(config.policy, { domainOf, clock: Date.now, metrics, logger, served: servedPolicyEnv(topologyConfigOf(config).search, process.env), ...(apiKey ? { apiKey } : {}) }), metrics) : undefined;
+  const watcher = policy === undefined ? undefined : await followServedVersions(config.policy, policy, { transport, groupId: `astro.policy-watch.stage-${Date.now()}-${process.pid}`, logger, metrics });
   const encoder = name === 'sink' ? ParquetEncoder.create({ workers: 1 }, { metrics }) : undefined;
   if (name === 'sink') {
     await mkdir(config.out, { recursive: true });
@@ -167,6 +176,7 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
     }
     await producer.close();
     await encoder?.close();
+    await watcher?.stop();
     await policy?.close?.();
     await transport.close();
     logger.info('stopped');

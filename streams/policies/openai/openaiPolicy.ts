@@ -58,6 +58,12 @@ export interface OpenAiPolicyConfig {
   readonly breaker: CircuitBreakerConfig;
   /** Overrides the recorded `openai@<model>` policy version. */
   readonly version?: string;
+  /**
+   * Record, per problem, the model each response names (its `model` field) as the versions that
+   * answered (`takeUsage(...).versions`): for a server whose model is swapped during the run, so
+   * every tree names the model(s) that produced it. Off: trees record `version`.
+   */
+  readonly recordAnsweringModel?: boolean;
 }
 
 /** Defaults for everything but the server and the model. */
@@ -121,7 +127,7 @@ export interface OpenAiPolicy extends Policy {
   traits(): ServerTraits;
 }
 
-type MutableUsage = { promptTokens: number; completionTokens: number; calls: number };
+type MutableUsage = { promptTokens: number; completionTokens: number; calls: number; versions?: string[] };
 
 // Label objects of the request histograms, built once (requests are a hot path of LLM searches).
 const PROMPT_TOKENS = { kind: 'prompt' } as const;
@@ -195,6 +201,10 @@ export function createOpenAiPolicy(config: OpenAiPolicyConfig, deps: OpenAiPolic
       target.promptTokens += prompt;
       target.completionTokens += completion;
       target.calls += 1;
+    }
+    if (config.recordAnsweringModel === true && response.model !== undefined) {
+      u.versions ??= [];
+      if (!u.versions.includes(response.model)) u.versions.push(response.model);
     }
     perProblem.set(problemId, u);
     metrics.increment('policy.prompt_tokens', prompt);
