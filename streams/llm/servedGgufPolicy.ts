@@ -206,10 +206,11 @@ export function sha256File(path: string): Promise<string> {
   });
 }
 
-/** The lines of a failed start that say why (llama.cpp's `error`/`failed` lines), else the message's last line. */
+/** Why a start failed, from llama.cpp's log: its first and last error lines (timestamps cut), else the message's last line. */
 function loadFailureReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
-  const why = lines.filter((l) => /error|failed|invalid|unable|cannot/i.test(l));
-  return (why.length > 0 ? why.slice(-3) : lines.slice(-1)).join(' | ');
+  const lines = message.split('\n').map((l) => l.replace(/^[\d.]+\s+[EWI]\s+/, '').trim()).filter((l) => l.length > 0);
+  const why = [...new Set(lines.filter((l) => /error|failed|invalid|unable|cannot/i.test(l)))];
+  if (why.length === 0) return lines.at(-1) ?? message;
+  return (why.length > 2 ? [why[0], why.at(-1)] : why).join(' | ');
 }
