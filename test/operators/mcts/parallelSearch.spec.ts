@@ -55,6 +55,19 @@ describe('searchTreeParallel', () => {
     expect(a.tree_id).not.toBe(b.tree_id);
   });
 
+  it('records the versions a backend says answered the tree (a model swapped mid-tree: both, oldest first), else the policy version', async () => {
+    const problem = toyProblem(5);
+    const answered = (versions: readonly string[]) => Object.assign(new ToyPolicy(), { takeUsage: () => ({ promptTokens: 0, completionTokens: 0, calls: 1, versions }) });
+    const plain = await searchTreeParallel(problem, { ...config, parallelIterations: 1 }, { policy: new ToyPolicy(), verifier: toyVerifier, clock });
+    const none = await searchTreeParallel(problem, { ...config, parallelIterations: 1 }, { policy: answered([]), verifier: toyVerifier, clock });
+    const swapped = await searchTreeParallel(problem, { ...config, parallelIterations: 1 }, { policy: answered(['a@v1.aaaa', 'a@v2.bbbb']), verifier: toyVerifier, clock });
+    expect(plain.policy_version).toBe('toy@1');
+    expect(none.policy_version).toBe('toy@1');
+    expect(none.tree_id).toBe(plain.tree_id);
+    expect(swapped.policy_version).toBe('a@v1.aaaa+a@v2.bbbb');
+    expect(swapped.tree_id).not.toBe(plain.tree_id);
+  });
+
   it('reports a policy failure after the other iterations settle', async () => {
     const policy = new ToyPolicy({ failOn: (call) => (call.kind === 'propose' && call.states[0]?.length === 1 ? new Error('boom') : undefined) });
     await expect(searchTreeParallel(toyProblem(6), { ...config, parallelIterations: 4 }, { policy, verifier: toyVerifier, clock })).rejects.toThrow(/boom/);

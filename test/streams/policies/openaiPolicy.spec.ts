@@ -257,6 +257,25 @@ describe('retries, breaker, in-flight bound, accounting', () => {
   });
 });
 
+describe('the answering model', () => {
+  it('with recordAnsweringModel, takeUsage names per problem each model that answered, in order; without it, none', async () => {
+    let model = 'a@v1';
+    const client = scriptedClient([() => ({ ...choices(['x']), model })]);
+    const policy = createOpenAiPolicy({ ...config, recordAnsweringModel: true }, baseDeps(client));
+    const other: Problem = { ...problem, id: 'p2' };
+    await policy.proposeSteps([{ problem, steps: [] }, { problem: other, steps: [] }], 1, { seed: 1, temperature: 1, topP: 1 });
+    model = 'a@v2';
+    await policy.proposeSteps([{ problem, steps: ['s'] }], 1, { seed: 1, temperature: 1, topP: 1 });
+    await policy.rollout([{ problem, steps: ['s'] }], 1, { seed: 1, temperature: 1, topP: 1 });
+    expect(policy.takeUsage('p1').versions).toEqual(['a@v1', 'a@v2']);
+    expect(policy.takeUsage('p2').versions).toEqual(['a@v1']);
+    expect(policy.takeUsage('p1').versions).toBeUndefined();
+    const plain = createOpenAiPolicy(config, baseDeps(scriptedClient([() => ({ ...choices(['x']), model: 'a@v1' })])));
+    await plain.proposeSteps([{ problem, steps: [] }], 1, { seed: 1, temperature: 1, topP: 1 });
+    expect(plain.takeUsage('p1').versions).toBeUndefined();
+  });
+});
+
 describe('LLM judge and rewriter over the same client', () => {
   it('judge: one request with n = N, short answers, "yes" approves', async () => {
     const client = scriptedClient([() => choices([' Yes', 'No.', 'yes, it is', 'Maybe'])]);
