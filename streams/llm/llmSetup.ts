@@ -1,6 +1,8 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../models/paths.js';
 import { defaultCacheRoot, ensureLlamaServer, type LlamaBuildProgress } from './llamaBuild.js';
+import { stopLlamaServer } from './llamaServer.js';
 
 /**
  * Slots a server needs so that no request of a run waits for another of the same state: the
@@ -38,6 +40,8 @@ export function formatBuildProgress(): (p: LlamaBuildProgress) => string | null 
 export function servedPolicyEnv(search: { readonly k: number; readonly rollouts: number }, env: Readonly<Record<string, string | undefined>>): { llamaServer: () => Promise<string>; dir: string; slots: number } {
   return {
     llamaServer: async () => {
+      const reaped = await reapOrphanServers(SERVED_ROOT);
+      if (reaped > 0) process.stderr.write(`[llm] stopped ${reaped} llama-server(s) left by runs that died\n`);
       const line = formatBuildProgress();
       const build = await ensureLlamaServer({ cacheRoot: defaultCacheRoot(env) }, (p) => {
         const text = line(p);
@@ -45,7 +49,36 @@ export function servedPolicyEnv(search: { readonly k: number; readonly rollouts:
       });
       return build.server;
     },
-    dir: resolve('.llm', 'served', String(process.pid)),
+    dir: resolve(SERVED_ROOT, String(process.pid)),
     slots: slotsFor(search),
   };
+}
+
+/** Where `--serve-gguf` runs keep their servers' state: `<cwd>/.llm/served/<run pid>/<version>/`. */
+export const SERVED_ROOT = join('.llm', 'served');
+
+/**
+ * Stops the llama-servers of runs that died without stopping them (SIGKILL, a second Ctrl-C):
+ * every `<root>/<pid>/` whose pid is not alive has its servers stopped (only processes that are
+ * still our llama-server on the recorded port) and is removed. Returns how many servers it stopped.
+ */
+export async function reapOrphanServers(root: string): Promise<number> {
+  let stopped = 0;
+  for (const entry of existsSync(root) ? readdirSync(root) : []) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    const runDir = join(root, entry);
+    for (const version of readdirSync(runDir)) if (await stopLlamaServer(join(runDir, version))) stopped += 1;
+    rmSync(runDir, { recursive: true, force: true });
+  }
+  return stopped;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

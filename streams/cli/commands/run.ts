@@ -119,6 +119,7 @@ async function runTrainingCommand(config: RunConfig, flags: RunFlags, signals: S
   } catch (error) {
     throw new AppError('config', `invalid train configuration: ${(error as Error).message}`);
   }
+  if (config.policy.serve !== undefined) throw new AppError('config', '--train trains the built-in Countdown network; a GGUF is trained by python -m astro_lm and followed with run --serve-gguf FILE --follow-policies DIR');
   if (config.outMode === 'resume') throw new AppError('config', '--resume is not supported with --train (a training run starts from its initial policy): use a new --out, or --overwrite');
   // Checked writable and refused when not empty, as for a run; the trainer writes its own manifest, so no reserve is kept.
   await (await prepareDatasetDir(config.out, config.outMode, { version: ASTRO_STREAM_VERSION })).releaseReserve();

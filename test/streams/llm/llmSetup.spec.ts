@@ -3,7 +3,10 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STEP_DELIMITER } from '../../../operators/mcts/policy.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { defaultCacheRoot, formatBuildProgress, slotsFor, tinyModelCorpus, withDirLock } from '../../../streams/llm/index.js';
+import { reapOrphanServers } from '../../../streams/llm/llmSetup.js';
 
 const root = mkdtempSync(join(tmpdir(), 'astro-llm-setup-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -12,6 +15,19 @@ describe('llm setup', () => {
   it('caches under XDG_CACHE_HOME, else ~/.cache', () => {
     expect(defaultCacheRoot({ XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe('/x/astro-stream');
     expect(defaultCacheRoot({ XDG_CACHE_HOME: '', HOME: '/h' })).toBe('/h/.cache/astro-stream');
+  });
+
+  it('removes the served-server state of runs that died, and leaves the ones still running', async () => {
+    const served = join(root, 'served');
+    // A pid that existed and is gone; its recorded server pid is not a llama-server either, so nothing is signalled.
+    const dead = spawnSync('true').pid ?? 0;
+    mkdirSync(join(served, String(dead), 'astro-lm@v0.abc'), { recursive: true });
+    writeFileSync(join(served, String(dead), 'astro-lm@v0.abc', 'server.json'), JSON.stringify({ pid: process.pid, port: 1 }));
+    mkdirSync(join(served, '1', 'astro-lm@v0.abc'), { recursive: true });
+    expect(await reapOrphanServers(served)).toBe(0);
+    expect(existsSync(join(served, String(dead)))).toBe(false);
+    expect(existsSync(join(served, '1', 'astro-lm@v0.abc'))).toBe(true);
+    expect(await reapOrphanServers(join(root, 'none'))).toBe(0);
   });
 
   it('gives the server a slot per sample of the largest n', () => {

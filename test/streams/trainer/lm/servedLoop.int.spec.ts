@@ -46,15 +46,15 @@ async function until(what: string, check: () => boolean, output: () => string, t
   }
 }
 
-/** Pids of the llama-servers a run started (their state files under `.llm/served/<run pid>/`) that are still alive. */
-function liveServers(runPid: number): number[] {
+/** The llama-servers a run started (their state files under `.llm/served/<run pid>/`), and whether each still runs. */
+function servers(runPid: number): { pid: number; alive: boolean }[] {
   const dir = join(REPO_ROOT, '.llm', 'served', String(runPid));
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .map((d) => join(dir, d, 'server.json'))
     .filter((f) => existsSync(f))
     .map((f) => (JSON.parse(readFileSync(f, 'utf8')) as { pid: number }).pid)
-    .filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '));
+    .map((pid) => ({ pid, alive: existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ') }));
 }
 
 describe('the loop closed: a search-taught model served by llama-server searches again', () => {
@@ -170,8 +170,11 @@ print("null")`,
       // The problems in flight at the switch were finished by the new version.
       expect(versions.filter((v) => v === `${v0}+${v1}`).length).toBeGreaterThan(0);
       expect((await readManifest(out)).versions.policy).toBe(`${v0},${v1}`);
-      // Every server the run started is stopped.
-      expect(liveServers(run.pid)).toEqual([]);
+      // Every server the run started (version 0, the refused one, version 1) is stopped.
+      const started = servers(run.pid);
+      expect(started.length).toBe(3);
+      expect(started.filter((server) => server.alive)).toEqual([]);
+      rmSync(join(REPO_ROOT, '.llm', 'served', String(run.pid)), { recursive: true, force: true });
     } finally {
       await run.stop('SIGTERM');
     }
