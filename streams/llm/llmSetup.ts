@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../models/paths.js';
+import { isAlive } from '../common/localProcesses.js';
 import { defaultCacheRoot, ensureLlamaServer, type LlamaBuildProgress } from './llamaBuild.js';
 import { stopLlamaServer } from './llamaServer.js';
 
@@ -66,7 +67,7 @@ export async function reapOrphanServers(root: string): Promise<number> {
   let stopped = 0;
   for (const entry of existsSync(root) ? readdirSync(root) : []) {
     const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
     const runDir = join(root, entry);
     for (const version of readdirSync(runDir)) if (await stopLlamaServer(join(runDir, version))) stopped += 1;
     rmSync(runDir, { recursive: true, force: true });
@@ -74,11 +75,3 @@ export async function reapOrphanServers(root: string): Promise<number> {
   return stopped;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
