@@ -1,6 +1,7 @@
 import { firstValueFrom, of } from 'rxjs';
 import type { Metrics } from '../../operators/common/metrics.js';
-import { ok, type Result } from '../../operators/common/result.js';
+import { AppError } from '../../operators/common/errors.js';
+import { fail, ok, type Result } from '../../operators/common/result.js';
 import type { Policy } from '../../operators/mcts/policy.js';
 import type { SearchConfig } from '../../operators/mcts/searchConfig.js';
 import { searchTreeParallel } from '../../operators/mcts/parallelSearch.js';
@@ -29,11 +30,18 @@ export interface SearchStageDeps {
   readonly verifierOf?: (problem: Problem) => Verifier;
   readonly clock: () => number;
   readonly metrics: Metrics;
+  /**
+   * Why the policy cannot search a domain, or undefined when it can (factory's
+   * `policyDomainMismatch`). A problem of such a domain (a topic mixing domains) goes to the DLQ
+   * instead of becoming a root-only tree. Absent: every domain is searched.
+   */
+  readonly domainMismatch?: (domain: string) => string | undefined;
 }
 
 /**
  * problems (every `astro.problems[.<source>].v1` topic, by pattern, so new sources plug in
- * without a restart) → MCTS → `astro.trees.v1`, keyed by problem id.
+ * without a restart) → MCTS → `astro.trees.v1`, keyed by problem id. A problem whose domain the
+ * policy cannot search is dead-lettered with the reason; the others go on.
  */
 export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps): StageSpec<Problem> {
   return {
@@ -43,6 +51,8 @@ export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps
     decode: ProblemCodec.decode,
     concurrency: config.concurrency,
     handle: async (problem): Promise<Result<StageOutcome>> => {
+      const mismatch = deps.domainMismatch?.(problem.domain);
+      if (mismatch !== undefined) return fail(new AppError('config', `problem ${problem.id} (domain ${problem.domain}): ${mismatch}`));
       const parallelIterations = config.parallelIterations ?? 1;
       const operator = searchProblems(
         { search: config.search, concurrency: 1 },

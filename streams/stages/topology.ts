@@ -46,6 +46,8 @@ export interface TopologyDeps {
   readonly transport: Transport;
   readonly producer: Producer;
   readonly policy: () => Policy;
+  /** Search stage: why the policy cannot search a domain, or undefined (see SearchStageDeps). */
+  readonly domainMismatch?: (domain: string) => string | undefined;
   readonly domainOf: (name: string) => Domain;
   /** Needed by the sink stage only. */
   readonly encoder?: ParquetEncoder;
@@ -83,7 +85,7 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
   switch (name) {
     case 'search':
       return {
-        stages: [await startStage(searchStageSpec({ search: config.search, concurrency: config.searchConcurrency, ...(config.parallelIterations === undefined ? {} : { parallelIterations: config.parallelIterations }), ...group(deps) }, { policy: deps.policy, verifier: deps.domainOf('countdown').verifier, verifierOf: (p) => deps.domainOf(p.domain).verifier, clock: deps.clock, metrics }), stageDeps)],
+        stages: [await startStage(searchStageSpec({ search: config.search, concurrency: config.searchConcurrency, ...(config.parallelIterations === undefined ? {} : { parallelIterations: config.parallelIterations }), ...group(deps) }, { policy: deps.policy, verifier: deps.domainOf('countdown').verifier, verifierOf: (p) => deps.domainOf(p.domain).verifier, clock: deps.clock, metrics, ...(deps.domainMismatch === undefined ? {} : { domainMismatch: deps.domainMismatch }) }), stageDeps)],
         sinks: [],
       };
     case 'verify':
