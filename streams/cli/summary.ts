@@ -51,6 +51,11 @@ export interface RunSummary {
   readonly dead_letters: readonly DeadLetterGroup[];
   /** Source rows that repeated an earlier problem exactly (skipped: nothing lost). */
   readonly duplicate_rows: number;
+  /**
+   * Verdicts "not equal" only because the verifier ran out of time (the math CAS bound), by the
+   * stage that asked: search-time labels and rollouts, and the verify stage's labels.
+   */
+  readonly verdict_timeouts: { readonly search: number; readonly verify: number };
   /** `--resume`: problems skipped because their trees were in the dataset, and archived trees linearized again because their traces were not. */
   readonly resumed: { readonly problems_done: number; readonly trees_relinearized: number } | null;
   /** Why the run stopped before its input was done (`SIGINT`, a full disk), or null. */
@@ -105,6 +110,7 @@ export function summarize(input: SummaryInput): RunSummary {
     dead_lettered: deadLettered,
     dead_letters: input.deadLetters?.list() ?? [],
     duplicate_rows: get('source.duplicate_rows'),
+    verdict_timeouts: { search: get('search.verdict_timeouts'), verify: get('verify.verdict_timeouts') },
     resumed: input.resumed ?? null,
     interrupted: input.interrupted ?? null,
     wall_ms: Math.round(input.wallMs),
@@ -142,6 +148,8 @@ export function formatSummary(s: RunSummary): string {
     `backtracks       ${histogram || '-'}`,
     `dead-lettered    ${s.dead_lettered}${s.dead_lettered > 0 ? ` (see ${s.out}/dead_letters.jsonl)` : ''}`,
     ...s.dead_letters.map((g) => `  ${String(g.count).padStart(5)} ${g.stage} ${g.kind}: ${g.reason.length > 160 ? `${g.reason.slice(0, 157)}...` : g.reason}`),
+    // Only when it happened: a timeout is a label "not equal" the verifier did not really decide.
+    s.verdict_timeouts.search + s.verdict_timeouts.verify > 0 ? `timeouts         ${s.verdict_timeouts.search} search-time verdicts, ${s.verdict_timeouts.verify} verify-stage labels: "not equal" because the verifier ran out of time` : '',
     s.interrupted === null && missing > 0 ? `no tree          ${missing} problem(s) produced neither a tree nor a dead letter` : '',
     `wall time        ${(s.wall_ms / 1000).toFixed(1)} s`,
     `throughput       ${s.problems_per_s.toFixed(2)} problems/s, ${s.traces_per_s.toFixed(2)} traces/s`,

@@ -58,6 +58,7 @@ export const FAMILIES = {
   mctsExpansions: counter('mcts_expansions_total', 'MCTS expansions that added at least one child.'),
   mctsRevisits: counter('mcts_revisits_total', 'MCTS iterations that ended at a leaf an earlier iteration had already ended at.'),
   mctsExhaustedTrees: counter('mcts_exhausted_trees_total', 'Searches that ended early because every subtree was spent.'),
+  verifyTimeouts: counter('verify_timeouts_total', 'Verdicts "not equal" only because the verifier ran out of time (its CAS bound), by the stage that asked (search, verify, replay).', ['stage']),
   verdicts: counter('verifier_verdicts_total', 'Verifier verdicts by verifier, method and verdict (correct, wrong, no_answer, error).', ['verifier', 'method', 'verdict']),
 } as const;
 
@@ -79,6 +80,7 @@ const INCREMENT_RULES: readonly { readonly pattern: RegExp; readonly to: (m: Reg
   { pattern: /^sink\.(traces|trees)\.rows$/, to: (m) => [{ family: FAMILIES.sinkRows, labels: { kind: m[1] ?? '' } }] },
   { pattern: /^sink\.(traces|trees)\.files$/, to: (m) => [{ family: FAMILIES.sinkFiles, labels: { kind: m[1] ?? '' } }] },
   { pattern: /^policy\.(prompt|completion)_tokens$/, to: (m) => [{ family: FAMILIES.policyTokens, labels: { kind: m[1] ?? '' } }] },
+  { pattern: /^(search|verify|replay)\.verdict_timeouts$/, to: (m) => [{ family: FAMILIES.verifyTimeouts, labels: { stage: m[1] ?? '' } }] },
   { pattern: /^verify\.verdicts$/, to: (_, l) => [{ family: FAMILIES.verdicts, labels: l }] },
 ];
 

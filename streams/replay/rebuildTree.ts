@@ -7,6 +7,7 @@ import { verifierId, type Verifier } from '../../operators/verify/verifier.js';
 import type { SearchTree } from '../../schemas/searchTree.js';
 import type { Trace } from '../../schemas/trace.js';
 import type { VerifiedTree } from '../../schemas/verifiedTree.js';
+import { countVerdictTimeouts } from '../metrics/countVerdicts.js';
 import { prepareTree } from './prepareTree.js';
 
 /**
@@ -56,7 +57,8 @@ export async function rebuildTree(recorded: SearchTree | VerifiedTree, deps: Reb
   let failure: TreeOutcome['failure'] = null;
   try {
     const domain = deps.domainOf(recorded.problem.domain);
-    const v = deps.verifierOf?.(domain.name) ?? domain.verifier;
+    // Every verdict of the replay (labels and the traces' final answers) that ran out of time is counted.
+    const v = countVerdictTimeouts(deps.verifierOf?.(domain.name) ?? domain.verifier, metrics, 'replay');
     verifier = { id: verifierId(v), config_hash: v.configHash };
     const prepared = await prepareTree(recorded, v);
     reverified = prepared.reverified;

@@ -10,6 +10,7 @@ import type { Verifier } from '../../operators/verify/verifier.js';
 import { ProblemCodec, type Problem } from '../../schemas/problem.js';
 import { SearchTreeCodec, TREES_TOPIC } from '../../schemas/searchTree.js';
 import { PROBLEM_SOURCE_PATTERN } from '../../schemas/topics.js';
+import { countVerdictTimeouts } from '../metrics/countVerdicts.js';
 import { STAGE_GROUPS } from './groups.js';
 import type { StageOutcome, StageSpec } from './stageRuntime.js';
 
@@ -44,6 +45,18 @@ export interface SearchStageDeps {
  * policy cannot search is dead-lettered with the reason; the others go on.
  */
 export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps): StageSpec<Problem> {
+  // Each domain's verifier wrapped once: search-time verdicts that ran out of time are counted
+  // (`search.verdict_timeouts`), as the verify stage counts its own.
+  const counted = new WeakMap<Verifier, Verifier>();
+  const verifierFor = (problem: Problem): Verifier => {
+    const verifier = deps.verifierOf?.(problem) ?? deps.verifier;
+    let wrapped = counted.get(verifier);
+    if (wrapped === undefined) {
+      wrapped = countVerdictTimeouts(verifier, deps.metrics, 'search');
+      counted.set(verifier, wrapped);
+    }
+    return wrapped;
+  };
   return {
     name: 'search',
     groupId: config.groupId ?? STAGE_GROUPS.search,
@@ -58,7 +71,7 @@ export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps
         { search: config.search, concurrency: 1 },
         {
           policy: deps.policy(),
-          verifier: deps.verifierOf?.(problem) ?? deps.verifier,
+          verifier: verifierFor(problem),
           clock: deps.clock,
           metrics: deps.metrics,
           ...(parallelIterations > 1 ? { search: (p, c, d) => searchTreeParallel(p, { ...c, parallelIterations }, d) } : {}),

@@ -152,7 +152,9 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
       ? setInterval(() => {
           for (const s of topology.stages) {
             const st = s.stats();
-            logger.info(`${s.name}: ${st.received} received, ${st.completed} done, ${st.inFlight} in flight${st.paused ? ' (fetching paused)' : ''}, ${st.deadLettered} dead-lettered`);
+            // Verdicts that ran out of time are "not equal" labels nobody decided: worth seeing live.
+            const timeouts = s.name === 'search' || s.name === 'verify' ? `, ${metrics.counter(`${s.name}.verdict_timeouts`)} verifier timeouts` : '';
+            logger.info(`${s.name}: ${st.received} received, ${st.completed} done, ${st.inFlight} in flight${st.paused ? ' (fetching paused)' : ''}, ${st.deadLettered} dead-lettered${timeouts}`);
           }
         }, statusEveryMs)
       : undefined;
