@@ -51,6 +51,8 @@ export interface RunSummary {
   readonly dead_letters: readonly DeadLetterGroup[];
   /** Source rows that repeated an earlier problem exactly (skipped: nothing lost). */
   readonly duplicate_rows: number;
+  /** Problem ids two sources both gave: the first tree is kept, the second dropped at the sink (each logged with both sources). */
+  readonly duplicate_problem_ids: number;
   /**
    * Verdicts "not equal" only because the verifier ran out of time (the math CAS bound), by the
    * stage that asked: search-time labels and rollouts, and the verify stage's labels.
@@ -110,6 +112,7 @@ export function summarize(input: SummaryInput): RunSummary {
     dead_lettered: deadLettered,
     dead_letters: input.deadLetters?.list() ?? [],
     duplicate_rows: get('source.duplicate_rows'),
+    duplicate_problem_ids: get('sink.duplicate_problem_ids'),
     verdict_timeouts: { search: get('search.verdict_timeouts'), verify: get('verify.verdict_timeouts') },
     resumed: input.resumed ?? null,
     interrupted: input.interrupted ?? null,
@@ -142,7 +145,7 @@ export function formatSummary(s: RunSummary): string {
   const missing = s.problems - s.trees - s.dead_letters.filter((g) => g.stage === 'search').reduce((n, g) => n + g.count, 0);
   return [
     s.interrupted === null ? '' : `INTERRUPTED      ${s.interrupted}: the dataset holds what was complete (manifest.json lists it)`,
-    `problems         ${s.problems}${s.resumed === null ? '' : ` (resumed: ${s.resumed.problems_done} already done, ${s.resumed.trees_relinearized} archived trees linearized again)`}${s.duplicate_rows > 0 ? ` (${s.duplicate_rows} repeated rows skipped)` : ''}`,
+    `problems         ${s.problems}${s.resumed === null ? '' : ` (resumed: ${s.resumed.problems_done} already done, ${s.resumed.trees_relinearized} archived trees linearized again)`}${s.duplicate_rows > 0 ? ` (${s.duplicate_rows} repeated rows skipped)` : ''}${s.duplicate_problem_ids > 0 ? ` (${s.duplicate_problem_ids} ids given by two sources: the first tree kept, see the log)` : ''}`,
     `valid trees      ${s.valid_trees}/${s.trees} (solve rate ${(s.solve_rate * 100).toFixed(1)}%)`,
     `traces           ${s.traces}${variants ? ` (${variants})` : ''}`,
     `backtracks       ${histogram || '-'}`,

@@ -14,6 +14,12 @@ import { countVerdictTimeouts } from '../metrics/countVerdicts.js';
 import { STAGE_GROUPS } from './groups.js';
 import type { StageOutcome, StageSpec } from './stageRuntime.js';
 
+/**
+ * Header of every tree record: the problems topic its problem was read from, so a sink can tell a
+ * tree redelivered from one source apart from a second source reusing the problem's id.
+ */
+export const PROBLEM_TOPIC_HEADER = 'astro-problem-topic';
+
 export interface SearchStageConfig {
   readonly search: SearchConfig;
   /** Problems searched at once by this process. */
@@ -63,7 +69,7 @@ export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps
     topics: PROBLEM_SOURCE_PATTERN,
     decode: ProblemCodec.decode,
     concurrency: config.concurrency,
-    handle: async (problem): Promise<Result<StageOutcome>> => {
+    handle: async (problem, record): Promise<Result<StageOutcome>> => {
       const mismatch = deps.domainMismatch?.(problem.domain);
       if (mismatch !== undefined) return fail(new AppError('config', `problem ${problem.id} (domain ${problem.domain}): ${mismatch}`));
       const parallelIterations = config.parallelIterations ?? 1;
@@ -80,7 +86,7 @@ export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps
       const result = await firstValueFrom(of(problem).pipe(operator));
       if (!result.ok) return result;
       deps.metrics.increment('search.trees');
-      return ok({ outputs: [{ topic: TREES_TOPIC, records: [{ key: problem.id, value: SearchTreeCodec.encode(result.value) }] }] });
+      return ok({ outputs: [{ topic: TREES_TOPIC, records: [{ key: problem.id, value: SearchTreeCodec.encode(result.value), headers: { [PROBLEM_TOPIC_HEADER]: record.topic } }] }] });
     },
   };
 }

@@ -17,7 +17,7 @@ import type { DrainEdge } from './drain.js';
 import { fileSinkStage, type FileSinkStage } from './fileSinkStage.js';
 import { STAGE_GROUPS } from './groups.js';
 import { linearizeStageSpec, type LinearizeExtras } from './linearizeStage.js';
-import { searchStageSpec } from './searchStage.js';
+import { PROBLEM_TOPIC_HEADER, searchStageSpec } from './searchStage.js';
 import { startStage, type RunningStage, type StageDeps } from './stageRuntime.js';
 import { verifyStageSpec } from './verifyStage.js';
 
@@ -122,6 +122,13 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
           idOf: (t) => t.tree_id,
           batch: config.sink,
           ...(config.sink.offsetBase === undefined ? {} : { offsetBase: config.sink.offsetBase }),
+          // One source gives a problem id once (its admission dead-letters a conflicting row); two
+          // sources can both give it. The first tree stays, as before; the drop is now visible.
+          originOf: (record) => record.headers[PROBLEM_TOPIC_HEADER],
+          onConflict: (tree, keptFrom, droppedFrom) => {
+            metrics.increment('sink.duplicate_problem_ids');
+            deps.logger.warn(`sink-trees: problem id ${tree.problem_id} came from ${keptFrom} and again from ${droppedFrom}: the tree from ${keptFrom} is kept, the one from ${droppedFrom} (and its traces) dropped`);
+          },
         },
         { subdir: TREES_SUBDIR, writeShard: (rows, p) => treeSink.writeShard(rows, p), readIds: (path) => readArrowIds(path, 'tree_id') },
       );
