@@ -140,10 +140,7 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
     highWaterMark: config.batch.maxRecords * 128,
     handle: async (value, record): Promise<Result<StageOutcome>> => {
       const origin = intern(config.originOf?.(record));
-      await batcher.add(
-        record,
-        config.toRows(value).map((row) => ({ row, origin })),
-      );
+      await batcher.add(record, config.toRows(value).map((row) => ({ row, origin })));
       return ok(NO_OUTPUT);
     },
     onAssignment: (assignment) => {

@@ -136,8 +136,7 @@ export function createCompletionsClient(config: CompletionsClientConfig, deps: C
             const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], Number.isNaN(serverNow) ? clock() : serverNow);
             const asked = retryAfterMs === undefined ? '' : ` (Retry-After: ${res.headers['retry-after'] ?? ''})`;
             settle(new ServerUnavailableError(`HTTP ${status} from ${url.href}${asked}: ${text.slice(0, 200)}`, undefined, retryAfterMs));
-          }
-          else if (status < 200 || status >= 300) settle(new HttpStatusError(status, url.href, text));
+          } else if (status < 200 || status >= 300) settle(new HttpStatusError(status, url.href, text));
           else settle(null, text);
         });
       });
