@@ -63,16 +63,15 @@ export function countVerdicts(verifier: Verifier, metrics: Metrics): Verifier {
 }
 
 /**
- * The verifier, counting `<stage>.verdict_timeouts`: verdicts "not equal" only because the
- * verifier's own bound ran out (method `timeout`, the math verifier's CAS pool past its 2 s). For
- * the places other than the verify stage (whose `labelTree` counts `verify.verdict_timeouts`)
- * that call the verifier: the search stage (`search`) and `replay` (`replay`). Exported as
- * `astro_verify_timeouts_total{stage}`; unlabelled, so run summaries and manifests read it too.
+ * The verifier, counting `search.verdict_timeouts`: search-time verdicts (terminals and rollouts)
+ * "not equal" only because the verifier's own bound ran out (method `timeout`, the math
+ * verifier's CAS pool past its 2 s). The verify stage and replay count theirs through `labelTree`.
+ * Exported as `astro_verify_timeouts_total{stage}`; unlabelled, so run summaries and manifests
+ * read it too.
  */
-export function countVerdictTimeouts(verifier: Verifier, metrics: Metrics, stage: 'search' | 'replay'): Verifier {
-  const name = `${stage}.verdict_timeouts`;
+export function countSearchTimeouts(verifier: Verifier, metrics: Metrics): Verifier {
   const seen = (verdict: Verdict): Verdict => {
-    if (methodOf(verdict) === 'timeout') metrics.increment(name);
+    if (methodOf(verdict) === 'timeout') metrics.increment('search.verdict_timeouts');
     return verdict;
   };
   const now = verifier.verifyNow;

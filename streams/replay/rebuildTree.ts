@@ -7,7 +7,6 @@ import { verifierId, type Verifier } from '../../operators/verify/verifier.js';
 import type { SearchTree } from '../../schemas/searchTree.js';
 import type { Trace } from '../../schemas/trace.js';
 import type { VerifiedTree } from '../../schemas/verifiedTree.js';
-import { countVerdictTimeouts } from '../metrics/countVerdicts.js';
 import { prepareTree } from './prepareTree.js';
 
 /**
@@ -57,10 +56,10 @@ export async function rebuildTree(recorded: SearchTree | VerifiedTree, deps: Reb
   let failure: TreeOutcome['failure'] = null;
   try {
     const domain = deps.domainOf(recorded.problem.domain);
-    // Every verdict of the replay (labels and the traces' final answers) that ran out of time is counted.
-    const v = countVerdictTimeouts(deps.verifierOf?.(domain.name) ?? domain.verifier, metrics, 'replay');
+    const v = deps.verifierOf?.(domain.name) ?? domain.verifier;
     verifier = { id: verifierId(v), config_hash: v.configHash };
-    const prepared = await prepareTree(recorded, v);
+    // Labels that ran out of time are counted in the tree's counters (`replay.verdict_timeouts`).
+    const prepared = await prepareTree(recorded, v, metrics);
     reverified = prepared.reverified;
     labelsChanged = prepared.labelsChanged;
     labelled = prepared.tree;

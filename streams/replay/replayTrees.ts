@@ -80,7 +80,7 @@ export interface ReplayReport {
   readonly trees_reverified: number;
   /** Terminals whose label differs from the recorded one. */
   readonly labels_changed: number;
-  /** Verdicts of this replay (labels, traces' final answers) that are "not equal" only because the verifier ran out of time. */
+  /** Terminals this replay labelled "not equal" only because the verifier ran out of time. */
   readonly verdict_timeouts: number;
   readonly valid_trees: number;
   readonly invalid_trees: number;

@@ -10,7 +10,7 @@ import type { Verifier } from '../../operators/verify/verifier.js';
 import { ProblemCodec, type Problem } from '../../schemas/problem.js';
 import { SearchTreeCodec, TREES_TOPIC } from '../../schemas/searchTree.js';
 import { PROBLEM_SOURCE_PATTERN } from '../../schemas/topics.js';
-import { countVerdictTimeouts } from '../metrics/countVerdicts.js';
+import { countSearchTimeouts } from '../metrics/countVerdicts.js';
 import { STAGE_GROUPS } from './groups.js';
 import type { StageOutcome, StageSpec } from './stageRuntime.js';
 
@@ -58,7 +58,7 @@ export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps
     const verifier = deps.verifierOf?.(problem) ?? deps.verifier;
     let wrapped = counted.get(verifier);
     if (wrapped === undefined) {
-      wrapped = countVerdictTimeouts(verifier, deps.metrics, 'search');
+      wrapped = countSearchTimeouts(verifier, deps.metrics);
       counted.set(verifier, wrapped);
     }
     return wrapped;

@@ -93,7 +93,7 @@ describe('verifier timeouts are counted where the verifier is called', () => {
     expect(summary.verdict_timeouts).toEqual({ search: timeouts(), verify: 0 });
   }, 180_000);
 
-  it('replay: labels and trace verdicts that ran out of time are counted in the report, the manifest and the metrics', async () => {
+  it('replay: labels that ran out of time are counted in the report, the manifest and the metrics', async () => {
     const { verifier, timeouts } = timingOutVerifier(pool);
     // Search trees recorded by another verifier, so the replay labels every terminal again.
     const trees = [0, 1, 2, 3].map((i) => {
