@@ -16,13 +16,14 @@ import { verifierId, type Verdict, type Verifier } from './verifier.js';
  * A verifier that throws (cannot judge) rejects with an AppError of kind `verifier`, keeping the
  * verifier's own kind/retriable flag when it threw an AppError. A verdict that ran out of time
  * (method `timeout`: "not equal" because the verifier's bound expired) counts
- * `verify.verdict_timeouts` in `metrics`.
+ * `timeoutsCounter` in `metrics`: `verify.verdict_timeouts` for the verify stage,
+ * `replay.verdict_timeouts` for a replay.
  *
  * @example
  * const verified = await labelTree(tree, domain.verifier);
  * if (!verified.valid) metrics.increment('verify.invalid_trees');
  */
-export async function labelTree(tree: SearchTree, verifier: Verifier, metrics?: Metrics): Promise<VerifiedTree> {
+export async function labelTree(tree: SearchTree, verifier: Verifier, metrics?: Metrics, timeoutsCounter = 'verify.verdict_timeouts'): Promise<VerifiedTree> {
   const now = verifier.verifyNow;
   let timeouts = 0;
   const labelled = (node: TreeNode, verdict: Verdict): TreeNode => {
@@ -43,7 +44,7 @@ export async function labelTree(tree: SearchTree, verifier: Verifier, metrics?: 
             throw labelError(tree, node, verifier, error);
           }
         });
-  if (timeouts > 0) metrics?.increment('verify.verdict_timeouts', timeouts);
+  if (timeouts > 0) metrics?.increment(timeoutsCounter, timeouts);
   let numCorrect = 0;
   let numIncorrect = 0;
   let relabelled = 0;

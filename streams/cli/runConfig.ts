@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DOMAIN_NAMES } from '../../domains/registry.js';
 import { AppError } from '../../operators/common/errors.js';
 import { LinearizeConfig } from '../../operators/linearize/linearizeConfig.js';
 import { SearchConfigSchema } from '../../operators/mcts/searchConfig.js';
@@ -49,8 +50,11 @@ export const RunConfig = z
      * are there are skipped), `overwrite` removes the dataset there first.
      */
     outMode: z.enum(['new', 'resume', 'overwrite']).default('new'),
-    /** Domain of generated problems (file problems carry their own, `math` by default). */
-    domain: z.enum(['countdown']).default('countdown'),
+    /**
+     * Domain of generated problems (file problems carry their own, `math` by default), and of the
+     * problems a `stage search` expects (its policy must serve it).
+     */
+    domain: z.enum(DOMAIN_NAMES as [string, ...string[]]).default('countdown'),
     /** Countdown difficulty: how many numbers (3–6). */
     numbers: z.number().int().min(3).max(6).default(4),
     // Overrides only: defaults are applied later (parseSearchConfig / parseLinearizeConfig), so an

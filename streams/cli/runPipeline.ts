@@ -13,7 +13,7 @@ import { allTopicSpecs } from '../../schemas/topics.js';
 import { countDomainVerdicts } from '../metrics/countVerdicts.js';
 import type { PipelineExporter } from '../metrics/metricsEndpoint.js';
 import { timedPolicy } from '../metrics/timedPolicy.js';
-import { assertPolicyServes, createPolicy } from '../policies/factory.js';
+import { assertPolicyServes, createPolicy, policyDomainMismatch } from '../policies/factory.js';
 import { assertFollowable, followServedVersions, servedVersions } from '../policies/followVersions.js';
 import type { GgufVersionWatcher } from '../policies/ggufVersionWatcher.js';
 import { tokenizerFor } from '../policies/policyTokenizer.js';
@@ -214,7 +214,7 @@ export async function runPipeline(config: RunConfig, deps: RunDeps = {}): Promis
     }
     const topology = await startTopology(
       { ...topologyConfig, sink: { ...topologyConfig.sink, ...(offsetBase === undefined ? {} : { offsetBase }) } },
-      { transport, producer, policy: () => policy, domainOf: countDomainVerdicts(domainOf, metrics), encoder, metrics, logger, clock, linearizeExtras: extras },
+      { transport, producer, policy: () => policy, domainMismatch: (d) => policyDomainMismatch(config.policy.kind, d), domainOf: countDomainVerdicts(domainOf, metrics), encoder, metrics, logger, clock, linearizeExtras: extras },
     );
     topologyStarted = true;
     deps.exporter?.watch({ stages: () => topology.stages, transport, files: () => topology.files() });

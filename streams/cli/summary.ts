@@ -51,6 +51,13 @@ export interface RunSummary {
   readonly dead_letters: readonly DeadLetterGroup[];
   /** Source rows that repeated an earlier problem exactly (skipped: nothing lost). */
   readonly duplicate_rows: number;
+  /** Problem ids two sources both gave: the first tree is kept, the second dropped at the sink (each logged with both sources). */
+  readonly duplicate_problem_ids: number;
+  /**
+   * Verdicts "not equal" only because the verifier ran out of time (the math CAS bound), by the
+   * stage that asked: search-time labels and rollouts, and the verify stage's labels.
+   */
+  readonly verdict_timeouts: { readonly search: number; readonly verify: number };
   /** `--resume`: problems skipped because their trees were in the dataset, and archived trees linearized again because their traces were not. */
   readonly resumed: { readonly problems_done: number; readonly trees_relinearized: number } | null;
   /** Why the run stopped before its input was done (`SIGINT`, a full disk), or null. */
@@ -105,6 +112,8 @@ export function summarize(input: SummaryInput): RunSummary {
     dead_lettered: deadLettered,
     dead_letters: input.deadLetters?.list() ?? [],
     duplicate_rows: get('source.duplicate_rows'),
+    duplicate_problem_ids: get('sink.duplicate_problem_ids'),
+    verdict_timeouts: { search: get('search.verdict_timeouts'), verify: get('verify.verdict_timeouts') },
     resumed: input.resumed ?? null,
     interrupted: input.interrupted ?? null,
     wall_ms: Math.round(input.wallMs),
@@ -136,12 +145,14 @@ export function formatSummary(s: RunSummary): string {
   const missing = s.problems - s.trees - s.dead_letters.filter((g) => g.stage === 'search').reduce((n, g) => n + g.count, 0);
   return [
     s.interrupted === null ? '' : `INTERRUPTED      ${s.interrupted}: the dataset holds what was complete (manifest.json lists it)`,
-    `problems         ${s.problems}${s.resumed === null ? '' : ` (resumed: ${s.resumed.problems_done} already done, ${s.resumed.trees_relinearized} archived trees linearized again)`}${s.duplicate_rows > 0 ? ` (${s.duplicate_rows} repeated rows skipped)` : ''}`,
+    `problems         ${s.problems}${s.resumed === null ? '' : ` (resumed: ${s.resumed.problems_done} already done, ${s.resumed.trees_relinearized} archived trees linearized again)`}${s.duplicate_rows > 0 ? ` (${s.duplicate_rows} repeated rows skipped)` : ''}${s.duplicate_problem_ids > 0 ? ` (${s.duplicate_problem_ids} ids given by two sources: the first tree kept, see the log)` : ''}`,
     `valid trees      ${s.valid_trees}/${s.trees} (solve rate ${(s.solve_rate * 100).toFixed(1)}%)`,
     `traces           ${s.traces}${variants ? ` (${variants})` : ''}`,
     `backtracks       ${histogram || '-'}`,
     `dead-lettered    ${s.dead_lettered}${s.dead_lettered > 0 ? ` (see ${s.out}/dead_letters.jsonl)` : ''}`,
     ...s.dead_letters.map((g) => `  ${String(g.count).padStart(5)} ${g.stage} ${g.kind}: ${g.reason.length > 160 ? `${g.reason.slice(0, 157)}...` : g.reason}`),
+    // Only when it happened: a timeout is a label "not equal" the verifier did not really decide.
+    s.verdict_timeouts.search + s.verdict_timeouts.verify > 0 ? `timeouts         ${s.verdict_timeouts.search} search-time verdicts, ${s.verdict_timeouts.verify} verify-stage labels: "not equal" because the verifier ran out of time` : '',
     s.interrupted === null && missing > 0 ? `no tree          ${missing} problem(s) produced neither a tree nor a dead letter` : '',
     `wall time        ${(s.wall_ms / 1000).toFixed(1)} s`,
     `throughput       ${s.problems_per_s.toFixed(2)} problems/s, ${s.traces_per_s.toFixed(2)} traces/s`,

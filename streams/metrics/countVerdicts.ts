@@ -9,6 +9,12 @@ export type VerdictLabel = 'correct' | 'wrong' | 'no_answer' | 'error';
 
 const labelOf = (verdict: Verdict): VerdictLabel => (verdict.correct ? 'correct' : verdict.extracted === null ? 'no_answer' : 'wrong');
 
+/** Which check decided a verdict, when the verifier says (math: `string`, `cas`, `timeout`, ...). */
+const methodOf = (verdict: Verdict): string | undefined => {
+  const method = (verdict as { readonly method?: unknown }).method;
+  return typeof method === 'string' ? method : undefined;
+};
+
 /**
  * The verifier, counting each verdict as `verify.verdicts{verifier, method, verdict}`. `method` is
  * the verdict's own `method` field when the verifier reports one (which comparison decided:
@@ -27,10 +33,6 @@ export function countVerdicts(verifier: Verifier, metrics: Metrics): Verifier {
       labels.set(key, l);
     }
     metrics.increment('verify.verdicts', 1, l);
-  };
-  const methodOf = (verdict: Verdict): string | undefined => {
-    const method = (verdict as { readonly method?: unknown }).method;
-    return typeof method === 'string' ? method : undefined;
   };
   const overrides: Partial<Verifier> = {
     verify: async (problem: Problem, response: string): Promise<Verdict> => {
@@ -58,6 +60,25 @@ export function countVerdicts(verifier: Verifier, metrics: Metrics): Verifier {
     };
   }
   return withOverrides(verifier, overrides);
+}
+
+/**
+ * The verifier, counting `search.verdict_timeouts`: search-time verdicts (terminals and rollouts)
+ * "not equal" only because the verifier's own bound ran out (method `timeout`, the math
+ * verifier's CAS pool past its 2 s). The verify stage and replay count theirs through `labelTree`.
+ * Exported as `astro_verify_timeouts_total{stage}`; unlabelled, so run summaries and manifests
+ * read it too.
+ */
+export function countSearchTimeouts(verifier: Verifier, metrics: Metrics): Verifier {
+  const seen = (verdict: Verdict): Verdict => {
+    if (methodOf(verdict) === 'timeout') metrics.increment('search.verdict_timeouts');
+    return verdict;
+  };
+  const now = verifier.verifyNow;
+  return withOverrides(verifier, {
+    verify: async (problem: Problem, response: string): Promise<Verdict> => seen(await verifier.verify(problem, response)),
+    ...(now === undefined ? {} : { verifyNow: (problem: Problem, response: string): Verdict => seen(now.call(verifier, problem, response)) }),
+  });
 }
 
 /** `domainOf` whose domains' verifiers count their verdicts (one wrapped domain per name). */

@@ -48,6 +48,7 @@ export const FAMILIES = {
   backtracks: histogram('trace_backtracks', 'Backtracks per written trace.', BUCKETS.backtracks),
   sinkRows: counter('sink_rows_total', 'Rows written to dataset files, by kind (traces, trees).', ['kind']),
   sinkFiles: counter('sink_files_total', 'Dataset files written, by kind (traces, trees).', ['kind']),
+  sinkDuplicateProblemIds: counter('sink_duplicate_problem_ids_total', 'Trees the sink dropped because another problem source had already given a problem with the same id (the first tree is kept; each is logged with the id and both sources).'),
   policyTokens: counter('policy_tokens_total', 'Tokens the policy server reported, by kind (prompt, completion).', ['kind']),
   policyRequestMs: histogram('policy_request_duration_ms', 'Latency of one policy HTTP request attempt (ms).', BUCKETS.ms, ['outcome']),
   policyRequestTokens: histogram('policy_request_tokens', 'Tokens of one answered policy request, by kind (prompt, completion).', BUCKETS.tokens, ['kind']),
@@ -58,6 +59,7 @@ export const FAMILIES = {
   mctsExpansions: counter('mcts_expansions_total', 'MCTS expansions that added at least one child.'),
   mctsRevisits: counter('mcts_revisits_total', 'MCTS iterations that ended at a leaf an earlier iteration had already ended at.'),
   mctsExhaustedTrees: counter('mcts_exhausted_trees_total', 'Searches that ended early because every subtree was spent.'),
+  verifyTimeouts: counter('verify_timeouts_total', 'Verdicts "not equal" only because the verifier ran out of time (its CAS bound), by the stage that asked (search, verify, replay).', ['stage']),
   verdicts: counter('verifier_verdicts_total', 'Verifier verdicts by verifier, method and verdict (correct, wrong, no_answer, error).', ['verifier', 'method', 'verdict']),
 } as const;
 
@@ -77,8 +79,10 @@ const INCREMENT_RULES: readonly { readonly pattern: RegExp; readonly to: (m: Reg
   { pattern: /^traces\.variant\.(.+)$/, to: (m) => [{ family: FAMILIES.traces, labels: { variant: m[1] ?? '' } }] },
   { pattern: /^traces\.backtracks\.(\d+)$/, to: (m) => [{ family: FAMILIES.backtracks, labels: {}, observeValue: Number(m[1]) }] },
   { pattern: /^sink\.(traces|trees)\.rows$/, to: (m) => [{ family: FAMILIES.sinkRows, labels: { kind: m[1] ?? '' } }] },
+  { pattern: /^sink\.duplicate_problem_ids$/, to: () => [{ family: FAMILIES.sinkDuplicateProblemIds, labels: {} }] },
   { pattern: /^sink\.(traces|trees)\.files$/, to: (m) => [{ family: FAMILIES.sinkFiles, labels: { kind: m[1] ?? '' } }] },
   { pattern: /^policy\.(prompt|completion)_tokens$/, to: (m) => [{ family: FAMILIES.policyTokens, labels: { kind: m[1] ?? '' } }] },
+  { pattern: /^(search|verify|replay)\.verdict_timeouts$/, to: (m) => [{ family: FAMILIES.verifyTimeouts, labels: { stage: m[1] ?? '' } }] },
   { pattern: /^verify\.verdicts$/, to: (_, l) => [{ family: FAMILIES.verdicts, labels: l }] },
 ];
 

@@ -88,16 +88,26 @@ export const POLICY_DOMAINS: Readonly<Record<PolicySettings['kind'], readonly st
 };
 
 /**
+ * Why the policy `kind` cannot search problems of `domain` (naming the domain and the policies
+ * that can), or undefined when it can. The one check behind the start-up refusal
+ * ({@link assertPolicyServes}) and the search stage's per-record dead letter.
+ */
+export function policyDomainMismatch(kind: PolicySettings['kind'], domain: string): string | undefined {
+  const served = POLICY_DOMAINS[kind];
+  if (served === 'any' || served.includes(domain)) return undefined;
+  const able = Object.entries(POLICY_DOMAINS)
+    .filter(([, d]) => d === 'any' || d.includes(domain))
+    .map(([k]) => `--policy ${k}`);
+  return `the ${kind} policy searches ${served.join(', ')} problems only, and these problems are ${domain}: use ${able.join(' or ') || 'another policy'}`;
+}
+
+/**
  * Fails with a `config` AppError naming the domain and the policies that can serve it when the
  * policy `kind` cannot search problems of `domain`: checked at start, before any work is spent.
  */
 export function assertPolicyServes(kind: PolicySettings['kind'], domain: string): void {
-  const served = POLICY_DOMAINS[kind];
-  if (served === 'any' || served.includes(domain)) return;
-  const able = Object.entries(POLICY_DOMAINS)
-    .filter(([, d]) => d === 'any' || d.includes(domain))
-    .map(([k]) => `--policy ${k}`);
-  throw new AppError('config', `the ${kind} policy searches ${served.join(', ')} problems only, and these problems are ${domain}: use ${able.join(' or ') || 'another policy'}`);
+  const mismatch = policyDomainMismatch(kind, domain);
+  if (mismatch !== undefined) throw new AppError('config', mismatch);
 }
 
 /** What building a policy may need from outside. */

@@ -58,7 +58,8 @@ export async function rebuildTree(recorded: SearchTree | VerifiedTree, deps: Reb
     const domain = deps.domainOf(recorded.problem.domain);
     const v = deps.verifierOf?.(domain.name) ?? domain.verifier;
     verifier = { id: verifierId(v), config_hash: v.configHash };
-    const prepared = await prepareTree(recorded, v);
+    // Labels that ran out of time are counted in the tree's counters (`replay.verdict_timeouts`).
+    const prepared = await prepareTree(recorded, v, metrics);
     reverified = prepared.reverified;
     labelsChanged = prepared.labelsChanged;
     labelled = prepared.tree;

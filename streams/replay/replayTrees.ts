@@ -80,6 +80,8 @@ export interface ReplayReport {
   readonly trees_reverified: number;
   /** Terminals whose label differs from the recorded one. */
   readonly labels_changed: number;
+  /** Terminals this replay labelled "not equal" only because the verifier ran out of time. */
+  readonly verdict_timeouts: number;
   readonly valid_trees: number;
   readonly invalid_trees: number;
   /** Trees the linearizer could not handle (kind and tree id logged). */
@@ -301,12 +303,16 @@ export async function replayTrees(source: ReplaySource, config: ReplayConfig, de
   const wallMs = now() - startedAt;
   const seconds = wallMs / 1000;
   const policyCalls = deps.policyCalls?.() ?? 0;
+  // Counted per tree (possibly on a worker thread); passed on so an exporter sees them too.
+  const verdictTimeouts = linearizeMetrics.counter('replay.verdict_timeouts');
+  if (verdictTimeouts > 0) metrics.increment('replay.verdict_timeouts', verdictTimeouts);
   const report: ReplayReport = {
     trees_read: treesRead,
     duplicate_trees: duplicates,
     bad_records: info.badRecords,
     trees_reverified: reverified,
     labels_changed: labelsChanged,
+    verdict_timeouts: verdictTimeouts,
     valid_trees: valid,
     invalid_trees: trees - valid - failed,
     failed_trees: failed,

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ok, type Result } from '../../operators/common/result.js';
 import type { ShardFile } from '../sinks/manifest.js';
+import type { ConsumedRecord } from '../transport/transport.js';
 import { ShardBatcher, type ShardBatcherConfig, type ShardPosition } from './shardBatcher.js';
 import { NO_OUTPUT, type StageOutcome, type StageSpec } from './stageRuntime.js';
 
@@ -31,6 +32,14 @@ export interface FileSinkStageConfig<In, Row> {
    * ones already there instead of over them.
    */
   readonly offsetBase?: ReadonlyMap<string, number>;
+  /**
+   * Where a record's rows first came from (the problem source topic of a tree), or undefined. A
+   * row whose id is in the dataset from another origin is not a redelivery but a second source
+   * reusing the id: it is still dropped (the first row stays), and reported to `onConflict`.
+   */
+  readonly originOf?: (record: ConsumedRecord) => string | undefined;
+  /** Called once per row dropped because another origin gave its id first: the row, the kept row's origin and its own. */
+  readonly onConflict?: (row: Row, keptFrom: string, droppedFrom: string) => void;
 }
 
 export interface FileSinkStage<In> {
@@ -47,13 +56,30 @@ export interface FileSinkStage<In> {
  * before committing its problem) produces records with ids already in the dataset: the sink keeps,
  * per partition, the ids of the files on disk (loaded when it first writes that partition, so a
  * restarted sink or a new owner after a rebalance knows them too) and drops rows it already has.
- * Records with one id always share a partition (they are keyed by tree or problem id).
+ * Records with one id always share a partition (they are keyed by tree or problem id). With
+ * `originOf`, a row whose id another origin gave first (two problem sources reusing an id) is told
+ * apart from a redelivery and reported to `onConflict`, once; which row stays does not change.
  */
 export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, writer: ShardWriter<Row>, onRows?: (rows: readonly Row[]) => void): FileSinkStage<In> {
   const written: ShardFile[] = [];
-  const idsByPartition = new Map<string, Promise<Set<string>>>();
+  // Per partition, the ids in the dataset and the origin of each (null: read from a file on disk,
+  // origin unknown, so a later copy is taken for a redelivery).
+  const idsByPartition = new Map<string, Promise<Map<string, string | null>>>();
+  // Conflicts already reported (id and the dropped row's origin): few, kept for the process's life.
+  const reported = new Set<string>();
+  // One string per origin however many rows name it (a sink holds millions of ids).
+  const origins = new Map<string, string>();
+  const intern = (origin: string | undefined): string | null => {
+    if (origin === undefined) return null;
+    let own = origins.get(origin);
+    if (own === undefined) {
+      own = origin;
+      origins.set(origin, own);
+    }
+    return own;
+  };
 
-  const idsOf = (position: ShardPosition): Promise<Set<string>> => {
+  const idsOf = (position: ShardPosition): Promise<Map<string, string | null>> => {
     const key = `${position.topic}:${position.partition}`;
     let ids = idsByPartition.get(key);
     if (ids === undefined) {
@@ -63,24 +89,43 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
     return ids;
   };
 
-  const batcher = new ShardBatcher<Row>(config.batch, async (rows, position) => {
+  const batcher = new ShardBatcher<Sourced<Row>>(config.batch, async (items, position) => {
     const ids = await idsOf(position);
     const fresh: Row[] = [];
-    for (const row of rows) {
+    const conflicts: { row: Row; kept: string; dropped: string }[] = [];
+    for (const { row, origin } of items) {
       const id = config.idOf(row);
-      if (ids.has(id)) continue;
-      ids.add(id);
-      fresh.push(row);
+      const kept = ids.get(id);
+      if (kept === undefined) {
+        ids.set(id, origin);
+        fresh.push(row);
+        continue;
+      }
+      // Same origin (or unknown): a redelivery. Another origin: reported once, whatever redelivers it.
+      const key = `${id}\u0000${origin ?? ''}`;
+      if (kept !== null && origin !== null && kept !== origin && !reported.has(key)) {
+        reported.add(key);
+        conflicts.push({ row, kept, dropped: origin });
+      }
     }
-    if (fresh.length < rows.length) dropped += rows.length - fresh.length;
-    if (fresh.length === 0) return;
+    if (fresh.length < items.length) dropped += items.length - fresh.length;
+    // Reported once the rows they lost to are durable (a failed write is redone, and reports then).
+    const report = (): void => {
+      for (const c of conflicts) config.onConflict?.(c.row, c.kept, c.dropped);
+    };
+    if (fresh.length === 0) {
+      report();
+      return;
+    }
     const base = config.offsetBase?.get(`${position.topic}:${position.partition}`) ?? 0;
     try {
       written.push(await writer.writeShard(fresh, base === 0 ? position : { ...position, firstOffset: position.firstOffset + base, lastOffset: position.lastOffset + base }));
     } catch (error) {
       for (const row of fresh) ids.delete(config.idOf(row));
+      for (const c of conflicts) reported.delete(`${config.idOf(c.row)}\u0000${c.dropped}`);
       throw error;
     }
+    report();
     onRows?.(fresh);
   });
   let dropped = 0;
@@ -94,7 +139,8 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
     concurrency: config.batch.maxRecords * 64,
     highWaterMark: config.batch.maxRecords * 128,
     handle: async (value, record): Promise<Result<StageOutcome>> => {
-      await batcher.add(record, config.toRows(value));
+      const origin = intern(config.originOf?.(record));
+      await batcher.add(record, config.toRows(value).map((row) => ({ row, origin })));
       return ok(NO_OUTPUT);
     },
     onAssignment: (assignment) => {
@@ -112,18 +158,24 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
   };
 }
 
-/** Ids of every row in the shard files of one topic-partition under `dir`. */
-async function loadIds<Row>(dir: string, prefix: string, writer: ShardWriter<Row>): Promise<Set<string>> {
+/** A row and the origin of the record it came in (null when the sink has no `originOf`). */
+interface Sourced<Row> {
+  readonly row: Row;
+  readonly origin: string | null;
+}
+
+/** Ids of every row in the shard files of one topic-partition under `dir` (origin unknown: null). */
+async function loadIds<Row>(dir: string, prefix: string, writer: ShardWriter<Row>): Promise<Map<string, string | null>> {
+  const ids = new Map<string, string | null>();
   let entries: string[];
   try {
     entries = await readdir(dir);
   } catch {
-    return new Set();
+    return ids;
   }
-  const ids = new Set<string>();
   for (const entry of entries) {
     if (!entry.startsWith(prefix) || entry.startsWith('.')) continue;
-    for (const id of await writer.readIds(join(dir, entry))) ids.add(id);
+    for (const id of await writer.readIds(join(dir, entry))) ids.set(id, null);
   }
   return ids;
 }

@@ -1,6 +1,7 @@
 import { firstValueFrom, of } from 'rxjs';
 import type { Metrics } from '../../operators/common/metrics.js';
-import { ok, type Result } from '../../operators/common/result.js';
+import { AppError } from '../../operators/common/errors.js';
+import { fail, ok, type Result } from '../../operators/common/result.js';
 import type { Policy } from '../../operators/mcts/policy.js';
 import type { SearchConfig } from '../../operators/mcts/searchConfig.js';
 import { searchTreeParallel } from '../../operators/mcts/parallelSearch.js';
@@ -9,8 +10,15 @@ import type { Verifier } from '../../operators/verify/verifier.js';
 import { ProblemCodec, type Problem } from '../../schemas/problem.js';
 import { SearchTreeCodec, TREES_TOPIC } from '../../schemas/searchTree.js';
 import { PROBLEM_SOURCE_PATTERN } from '../../schemas/topics.js';
+import { countSearchTimeouts } from '../metrics/countVerdicts.js';
 import { STAGE_GROUPS } from './groups.js';
 import type { StageOutcome, StageSpec } from './stageRuntime.js';
+
+/**
+ * Header of every tree record: the problems topic its problem was read from, so a sink can tell a
+ * tree redelivered from one source apart from a second source reusing the problem's id.
+ */
+export const PROBLEM_TOPIC_HEADER = 'astro-problem-topic';
 
 export interface SearchStageConfig {
   readonly search: SearchConfig;
@@ -29,26 +37,47 @@ export interface SearchStageDeps {
   readonly verifierOf?: (problem: Problem) => Verifier;
   readonly clock: () => number;
   readonly metrics: Metrics;
+  /**
+   * Why the policy cannot search a domain, or undefined when it can (factory's
+   * `policyDomainMismatch`). A problem of such a domain (a topic mixing domains) goes to the DLQ
+   * instead of becoming a root-only tree. Absent: every domain is searched.
+   */
+  readonly domainMismatch?: (domain: string) => string | undefined;
 }
 
 /**
  * problems (every `astro.problems[.<source>].v1` topic, by pattern, so new sources plug in
- * without a restart) → MCTS → `astro.trees.v1`, keyed by problem id.
+ * without a restart) → MCTS → `astro.trees.v1`, keyed by problem id. A problem whose domain the
+ * policy cannot search is dead-lettered with the reason; the others go on.
  */
 export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps): StageSpec<Problem> {
+  // Each domain's verifier wrapped once: search-time verdicts that ran out of time are counted
+  // (`search.verdict_timeouts`), as the verify stage counts its own.
+  const counted = new WeakMap<Verifier, Verifier>();
+  const verifierFor = (problem: Problem): Verifier => {
+    const verifier = deps.verifierOf?.(problem) ?? deps.verifier;
+    let wrapped = counted.get(verifier);
+    if (wrapped === undefined) {
+      wrapped = countSearchTimeouts(verifier, deps.metrics);
+      counted.set(verifier, wrapped);
+    }
+    return wrapped;
+  };
   return {
     name: 'search',
     groupId: config.groupId ?? STAGE_GROUPS.search,
     topics: PROBLEM_SOURCE_PATTERN,
     decode: ProblemCodec.decode,
     concurrency: config.concurrency,
-    handle: async (problem): Promise<Result<StageOutcome>> => {
+    handle: async (problem, record): Promise<Result<StageOutcome>> => {
+      const mismatch = deps.domainMismatch?.(problem.domain);
+      if (mismatch !== undefined) return fail(new AppError('config', `problem ${problem.id} (domain ${problem.domain}): ${mismatch}`));
       const parallelIterations = config.parallelIterations ?? 1;
       const operator = searchProblems(
         { search: config.search, concurrency: 1 },
         {
           policy: deps.policy(),
-          verifier: deps.verifierOf?.(problem) ?? deps.verifier,
+          verifier: verifierFor(problem),
           clock: deps.clock,
           metrics: deps.metrics,
           ...(parallelIterations > 1 ? { search: (p, c, d) => searchTreeParallel(p, { ...c, parallelIterations }, d) } : {}),
@@ -57,7 +86,7 @@ export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps
       const result = await firstValueFrom(of(problem).pipe(operator));
       if (!result.ok) return result;
       deps.metrics.increment('search.trees');
-      return ok({ outputs: [{ topic: TREES_TOPIC, records: [{ key: problem.id, value: SearchTreeCodec.encode(result.value) }] }] });
+      return ok({ outputs: [{ topic: TREES_TOPIC, records: [{ key: problem.id, value: SearchTreeCodec.encode(result.value), headers: { [PROBLEM_TOPIC_HEADER]: record.topic } }] }] });
     },
   };
 }

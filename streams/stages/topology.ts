@@ -17,7 +17,7 @@ import type { DrainEdge } from './drain.js';
 import { fileSinkStage, type FileSinkStage } from './fileSinkStage.js';
 import { STAGE_GROUPS } from './groups.js';
 import { linearizeStageSpec, type LinearizeExtras } from './linearizeStage.js';
-import { searchStageSpec } from './searchStage.js';
+import { PROBLEM_TOPIC_HEADER, searchStageSpec } from './searchStage.js';
 import { startStage, type RunningStage, type StageDeps } from './stageRuntime.js';
 import { verifyStageSpec } from './verifyStage.js';
 
@@ -46,6 +46,8 @@ export interface TopologyDeps {
   readonly transport: Transport;
   readonly producer: Producer;
   readonly policy: () => Policy;
+  /** Search stage: why the policy cannot search a domain, or undefined (see SearchStageDeps). */
+  readonly domainMismatch?: (domain: string) => string | undefined;
   readonly domainOf: (name: string) => Domain;
   /** Needed by the sink stage only. */
   readonly encoder?: ParquetEncoder;
@@ -83,7 +85,7 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
   switch (name) {
     case 'search':
       return {
-        stages: [await startStage(searchStageSpec({ search: config.search, concurrency: config.searchConcurrency, ...(config.parallelIterations === undefined ? {} : { parallelIterations: config.parallelIterations }), ...group(deps) }, { policy: deps.policy, verifier: deps.domainOf('countdown').verifier, verifierOf: (p) => deps.domainOf(p.domain).verifier, clock: deps.clock, metrics }), stageDeps)],
+        stages: [await startStage(searchStageSpec({ search: config.search, concurrency: config.searchConcurrency, ...(config.parallelIterations === undefined ? {} : { parallelIterations: config.parallelIterations }), ...group(deps) }, { policy: deps.policy, verifier: deps.domainOf('countdown').verifier, verifierOf: (p) => deps.domainOf(p.domain).verifier, clock: deps.clock, metrics, ...(deps.domainMismatch === undefined ? {} : { domainMismatch: deps.domainMismatch }) }), stageDeps)],
         sinks: [],
       };
     case 'verify':
@@ -120,6 +122,13 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
           idOf: (t) => t.tree_id,
           batch: config.sink,
           ...(config.sink.offsetBase === undefined ? {} : { offsetBase: config.sink.offsetBase }),
+          // One source gives a problem id once (its admission dead-letters a conflicting row); two
+          // sources can both give it. The first tree stays, as before; the drop is now visible.
+          originOf: (record) => record.headers[PROBLEM_TOPIC_HEADER],
+          onConflict: (tree, keptFrom, droppedFrom) => {
+            metrics.increment('sink.duplicate_problem_ids');
+            deps.logger.warn(`sink-trees: problem id ${tree.problem_id} came from ${keptFrom} and again from ${droppedFrom}: the tree from ${keptFrom} is kept, the one from ${droppedFrom} (and its traces) dropped`);
+          },
         },
         { subdir: TREES_SUBDIR, writeShard: (rows, p) => treeSink.writeShard(rows, p), readIds: (path) => readArrowIds(path, 'tree_id') },
       );

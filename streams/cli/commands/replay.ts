@@ -81,7 +81,7 @@ export function formatReplayReport(r: ReplayReport): string {
       .join(' ') || '-';
   return [
     `trees            ${r.trees_read} read, ${r.duplicate_trees} duplicates dropped, ${r.bad_records} bad records`,
-    `verification     ${r.trees_reverified} trees re-verified, ${r.labels_changed} labels changed`,
+    `verification     ${r.trees_reverified} trees re-verified, ${r.labels_changed} labels changed, ${r.verdict_timeouts} verdicts timed out`,
     `valid trees      ${r.valid_trees} (invalid ${r.invalid_trees}, failed ${r.failed_trees})`,
     `traces           ${r.traces} (${pairs(r.traces_by_variant)})`,
     `backtracks       ${pairs(r.backtrack_histogram)}`,

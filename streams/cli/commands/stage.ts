@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { domainOf } from '../../../domains/registry.js';
+import { DOMAIN_NAMES, domainOf } from '../../../domains/registry.js';
 import { AppError } from '../../../operators/common/errors.js';
 import { configHash } from '../../../operators/common/hash.js';
 import { InMemoryMetrics } from '../../../operators/common/metrics.js';
@@ -10,7 +10,7 @@ import { allTopicSpecs } from '../../../schemas/topics.js';
 import { mergeManifestFiles } from '../../stages/sinkManifest.js';
 import { rebuildManifest } from '../../sinks/rebuildManifest.js';
 import { ParquetEncoder } from '../../sinks/parquetEncoder.js';
-import { createPolicy } from '../../policies/factory.js';
+import { assertPolicyServes, createPolicy, policyDomainMismatch } from '../../policies/factory.js';
 import { followServedVersions } from '../../policies/followVersions.js';
 import { servedPolicyEnv } from '../../llm/llmSetup.js';
 import { STAGE_NAMES, startTopology, type StageName } from '../../stages/topology.js';
@@ -36,6 +36,7 @@ interface StageFlags {
   readonly partitions?: number;
   readonly config?: string;
   readonly policy?: string;
+  readonly domain?: string;
   readonly baseUrl?: string;
   readonly model?: string;
   readonly statusEvery?: number;
@@ -65,6 +66,7 @@ export function createStageCommand(): Command {
     .option('--concurrency <n>', 'search: trees at once (default 2)', intFlag('--concurrency'))
     .option('--partitions <n>', 'partitions when creating missing topics (default 4)', intFlag('--partitions'))
     .option('--policy <kind>', 'search: onnx (built-in Countdown network), openai or dry-run (default onnx)')
+    .option('--domain <name>', `search: domain of the problems it expects, ${DOMAIN_NAMES.join(' or ')}; the policy must serve it (default countdown)`)
     .option('--base-url <url>', 'search, openai: server base URL including /v1')
     .option('--model <id>', 'search: openai model id, or onnx model file')
     .option('--serve-gguf <file>', 'search: serve this GGUF on a llama-server this process starts (the openai policy), instead of --base-url')
@@ -80,6 +82,7 @@ export function createStageCommand(): Command {
         mergeConfig(fileLayer, {
           seed: flags.seed,
           out: flags.out,
+          domain: flags.domain,
           concurrency: flags.concurrency,
           partitions: flags.partitions,
           brokers: parseBrokers(flags.brokers),
@@ -89,6 +92,8 @@ export function createStageCommand(): Command {
         }),
       );
       if (flags.statusEvery !== undefined && flags.statusEvery < 0) throw new AppError('config', '--status-every must be >= 0');
+      // Before connecting: a policy that cannot serve the expected problems would only make root-only trees.
+      if (name === 'search') assertPolicyServes(config.policy.kind, config.domain);
       {
         // Its own block: the endpoint (and its --metrics-linger) is done before the exit timer below.
         await using exporter = await metricsEndpointFromFlags(flags, `stage ${name}`, stderrLogger(`stage ${name}`));
@@ -137,6 +142,8 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
         if (policy === undefined) throw new TypeError('only the search stage loads a policy');
         return policy;
       },
+      // Problems of another domain on a shared topic go to the DLQ one by one; the others go on.
+      domainMismatch: (domain) => policyDomainMismatch(config.policy.kind, domain),
       domainOf: countDomainVerdicts(domainOf, metrics),
       ...(encoder === undefined ? {} : { encoder }),
       metrics,
@@ -154,7 +161,9 @@ async function runStageProcess(name: StageName, config: ReturnType<typeof parseR
       ? setInterval(() => {
           for (const s of topology.stages) {
             const st = s.stats();
-            logger.info(`${s.name}: ${st.received} received, ${st.completed} done, ${st.inFlight} in flight${st.paused ? ' (fetching paused)' : ''}, ${st.deadLettered} dead-lettered`);
+            // Verdicts that ran out of time are "not equal" labels nobody decided: worth seeing live.
+            const timeouts = s.name === 'search' || s.name === 'verify' ? `, ${metrics.counter(`${s.name}.verdict_timeouts`)} verifier timeouts` : '';
+            logger.info(`${s.name}: ${st.received} received, ${st.completed} done, ${st.inFlight} in flight${st.paused ? ' (fetching paused)' : ''}, ${st.deadLettered} dead-lettered${timeouts}`);
           }
         }, statusEveryMs)
       : undefined;

@@ -32,7 +32,11 @@ export interface CircuitBreaker {
    */
   admit(): Promise<void>;
   success(): void;
-  failure(): void;
+  /**
+   * A failed call. `retryAfterMs`: the server asked for a pause (`Retry-After`), so no call goes
+   * out before it has passed (bounded by the outage limit), whatever the circuit's state.
+   */
+  failure(retryAfterMs?: number): void;
   state(): CircuitState;
   /** Times the circuit has opened. */
   opened(): number;
@@ -45,7 +49,8 @@ export interface CircuitBreaker {
  * circuit opens and every new call waits (instead of failing and using up its retries); every
  * `cooldownMs` one probe goes through, and its success releases everyone at once. Only when the
  * failure streak has lasted `outageMs` do waiting calls fail, naming how long the server was down
- * (a server that never comes back still ends the run, problem by problem, into the DLQ).
+ * (a server that never comes back still ends the run, problem by problem, into the DLQ). A
+ * `Retry-After` pause holds every call until it has passed, within the same outage limit.
  */
 export function createCircuitBreaker(config: CircuitBreakerConfig, deps: CircuitBreakerDeps): CircuitBreaker {
   let state: CircuitState = 'closed';
@@ -55,12 +60,16 @@ export function createCircuitBreaker(config: CircuitBreakerConfig, deps: Circuit
   let opened = 0;
   // A half-open circuit lets exactly one probe through; the others wait for its outcome.
   let probing = false;
+  // No call goes out before this (epoch ms): the pause a server asked for with Retry-After.
+  let pausedUntil = 0;
   // Resolved (and replaced) on every outcome, so waiters wake when the probe answers, not on a poll.
   let changed = signal();
   const notify = (): void => {
     changed.resolve();
     changed = signal();
   };
+  const outageError = (downMs: number): AppError =>
+    new AppError('policy', `server unavailable for ${downMs} ms (${failures} consecutive failures; the outage limit is ${config.outageMs} ms, --outage-ms)`, { retriable: false });
   const open = (): void => {
     state = 'open';
     openedAt = deps.clock();
@@ -71,8 +80,14 @@ export function createCircuitBreaker(config: CircuitBreakerConfig, deps: Circuit
   return {
     async admit(): Promise<void> {
       for (;;) {
-        if (state === 'closed') return;
         const now = deps.clock();
+        if (now < pausedUntil) {
+          const downMs = failures === 0 ? 0 : now - failingSince;
+          if (downMs >= config.outageMs) throw outageError(downMs);
+          await Promise.race([changed.promise, deps.sleep(Math.max(1, Math.min(pausedUntil - now, config.outageMs - downMs)))]);
+          continue;
+        }
+        if (state === 'closed') return;
         if (state === 'open' && now - openedAt >= config.cooldownMs) state = 'half-open';
         // The probe goes even past the outage limit: a server that came back is noticed.
         if (state === 'half-open' && !probing) {
@@ -80,21 +95,21 @@ export function createCircuitBreaker(config: CircuitBreakerConfig, deps: Circuit
           return;
         }
         const downMs = now - failingSince;
-        if (downMs >= config.outageMs) {
-          throw new AppError('policy', `server unavailable for ${downMs} ms (${failures} consecutive failures; the outage limit is ${config.outageMs} ms, --outage-ms)`, { retriable: false });
-        }
+        if (downMs >= config.outageMs) throw outageError(downMs);
         const untilProbe = state === 'open' ? openedAt + config.cooldownMs - now : config.cooldownMs;
         await Promise.race([changed.promise, deps.sleep(Math.max(1, Math.min(untilProbe, config.outageMs - downMs)))]);
       }
     },
     success(): void {
       failures = 0;
+      pausedUntil = 0;
       probing = false;
       state = 'closed';
       notify();
     },
-    failure(): void {
+    failure(retryAfterMs?: number): void {
       if (failures === 0) failingSince = deps.clock();
+      if (retryAfterMs !== undefined) pausedUntil = Math.max(pausedUntil, deps.clock() + retryAfterMs);
       failures += 1;
       if (state === 'half-open' || (state === 'closed' && failures >= config.failureThreshold)) open();
       notify();

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { AppError } from '../../../operators/common/errors.js';
 import { parseCompletionResponse, type CompletionResponse } from './completionResponse.js';
+import { parseRetryAfterMs } from './retryAfter.js';
 
 /** One chat turn (`/v1/chat/completions`). */
 export interface ChatMessage {
@@ -39,6 +40,15 @@ export interface CompletionsClientConfig {
   readonly maxSockets: number;
 }
 
+/** What the client needs from outside. */
+export interface CompletionsClientDeps {
+  /**
+   * Epoch ms, to measure a `Retry-After` date from when a response has no `Date` header (the
+   * server's own clock is used when it has one). Default: the system clock.
+   */
+  readonly clock?: () => number;
+}
+
 /** An HTTP error status, with the start of the body (the policy reads `n` limits out of 400s). */
 export class HttpStatusError extends AppError {
   readonly status: number;
@@ -53,11 +63,14 @@ export class HttpStatusError extends AppError {
 /**
  * The server is not there or not serving: connection refused or reset before an answer, 502/503/504
  * (proxies, a model still loading), 429 (overloaded). Retried without using up the request's
- * attempts; the circuit breaker bounds how long (`outageMs`).
+ * attempts; the circuit breaker bounds how long (`outageMs`). `retryAfterMs` is how long the
+ * server's `Retry-After` header asked to wait, when it sent one.
  */
 export class ServerUnavailableError extends AppError {
-  constructor(message: string, cause?: unknown) {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, cause?: unknown, retryAfterMs?: number) {
     super('policy', message, { retriable: true, ...(cause === undefined ? {} : { cause }) });
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -78,7 +91,8 @@ const UNAVAILABLE_STATUS = new Set([429, 502, 503, 504]);
  * other 5xx and truncated or unparseable bodies are retriable; other 4xx and bodies of the wrong
  * shape are not.
  */
-export function createCompletionsClient(config: CompletionsClientConfig): CompletionsClient {
+export function createCompletionsClient(config: CompletionsClientConfig, deps: CompletionsClientDeps = {}): CompletionsClient {
+  const clock = deps.clock ?? Date.now;
   const base = new URL(config.baseUrl.endsWith('/') ? config.baseUrl : `${config.baseUrl}/`);
   const completionsUrl = new URL('completions', base);
   const chatUrl = new URL('chat/completions', base);
@@ -117,8 +131,12 @@ export function createCompletionsClient(config: CompletionsClientConfig): Comple
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
-          if (UNAVAILABLE_STATUS.has(status)) settle(new ServerUnavailableError(`HTTP ${status} from ${url.href}: ${text.slice(0, 200)}`));
-          else if (status < 200 || status >= 300) settle(new HttpStatusError(status, url.href, text));
+          if (UNAVAILABLE_STATUS.has(status)) {
+            const serverNow = res.headers.date === undefined ? Number.NaN : Date.parse(res.headers.date);
+            const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], Number.isNaN(serverNow) ? clock() : serverNow);
+            const asked = retryAfterMs === undefined ? '' : ` (Retry-After: ${res.headers['retry-after'] ?? ''})`;
+            settle(new ServerUnavailableError(`HTTP ${status} from ${url.href}${asked}: ${text.slice(0, 200)}`, undefined, retryAfterMs));
+          } else if (status < 200 || status >= 300) settle(new HttpStatusError(status, url.href, text));
           else settle(null, text);
         });
       });

@@ -144,14 +144,16 @@ const REQUEST_FAILED = { outcome: 'failed' } as const;
  * circuit breaker and the global in-flight bound. Failures of a request (5xx, timeouts, truncated
  * bodies, `choices: []`) are retried with backoff and jitter up to `retry.attempts`; an
  * unavailable server (refused, reset, 502–504, 429) costs no attempts: the breaker holds every
- * request until it is back, for up to `breaker.outageMs`. A request that gives up fails the search
+ * request until it is back, for up to `breaker.outageMs`. A `Retry-After` (seconds or HTTP-date)
+ * on such an answer is honoured: no request goes out before it has passed, capped at
+ * `retry.maxDelayMs` and never past the outage limit. A request that gives up fails the search
  * with a non-retriable `policy` error naming the cause (the retries already happened here: the
  * stage sends the problem to the DLQ instead of redoing the search).
  * Priors: each step's length-normalized log-probability (softmax over siblings in the search).
  */
 export function createOpenAiPolicy(config: OpenAiPolicyConfig, deps: OpenAiPolicyDeps): OpenAiPolicy {
   const metrics = deps.metrics ?? noopMetrics;
-  const client = deps.client ?? createCompletionsClient({ baseUrl: config.baseUrl, ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }), timeoutMs: config.timeoutMs, maxSockets: config.maxInFlight });
+  const client = deps.client ?? createCompletionsClient({ baseUrl: config.baseUrl, ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }), timeoutMs: config.timeoutMs, maxSockets: config.maxInFlight }, { clock: deps.clock });
   const limiter = createInFlightLimiter(config.maxInFlight);
   const breaker = createCircuitBreaker(config.breaker, { clock: deps.clock, sleep: deps.sleep });
   const total: MutableUsage = { promptTokens: 0, completionTokens: 0, calls: 0 };
@@ -213,6 +215,9 @@ export function createOpenAiPolicy(config: OpenAiPolicyConfig, deps: OpenAiPolic
     metrics.observe('policy.request_tokens', completion, COMPLETION_TOKENS);
   };
 
+  /** The server's Retry-After (ms), capped at the retry backoff's longest delay; undefined when it sent none. */
+  const retryAfterOf = (e: AppError): number | undefined => (e instanceof ServerUnavailableError && e.retryAfterMs !== undefined ? Math.min(e.retryAfterMs, config.retry.maxDelayMs) : undefined);
+
   const attemptOnce = (body: CompletionRequest): Promise<CompletionResponse> =>
     limiter.run(async () => {
       await breaker.admit();
@@ -224,7 +229,8 @@ export function createOpenAiPolicy(config: OpenAiPolicyConfig, deps: OpenAiPolic
       } catch (error) {
         const e = toAppError(error, 'policy');
         // Backend trouble counts against the breaker; a 400 for one prompt means the server is up.
-        if (e.retriable) breaker.failure();
+        // A Retry-After pause holds every request, not only this one (within the backoff cap).
+        if (e.retriable) breaker.failure(retryAfterOf(e));
         else breaker.success();
         metrics.increment('policy.request_failures');
         metrics.observe('policy.request_ms', performance.now() - started, REQUEST_FAILED);
@@ -266,8 +272,12 @@ export function createOpenAiPolicy(config: OpenAiPolicyConfig, deps: OpenAiPolic
           const gaveUp = outageOver ? ` (server unavailable for ${downMs} ms; the outage limit is ${config.breaker.outageMs} ms, --outage-ms)` : e.retriable && attempts > 1 ? ` (gave up after ${attempts} attempts)` : '';
           throw new AppError('policy', `completion request failed: ${e.message}${gaveUp}`, { retriable: false, cause: e });
         }
-        // Outage retries back off up to the breaker's cooldown, which then paces the probes.
-        const delay = outage ? Math.min(backoffDelayMs(config.retry, ++waits, deps.random), config.breaker.cooldownMs) : backoffDelayMs(config.retry, attempts, deps.random);
+        // Outage retries back off up to the breaker's cooldown, which then paces the probes; a
+        // Retry-After is waited out (capped like any backoff, and never past the outage limit).
+        const backoff = outage ? Math.min(backoffDelayMs(config.retry, ++waits, deps.random), config.breaker.cooldownMs) : backoffDelayMs(config.retry, attempts, deps.random);
+        const asked = retryAfterOf(e);
+        const delay = asked === undefined ? backoff : Math.max(backoff, Math.min(asked, Math.max(0, config.breaker.outageMs - downMs)));
+        if (asked !== undefined) metrics.increment('policy.retry_after_waits');
         metrics.increment(outage ? 'policy.outage_retries' : 'policy.retries');
         deps.logger?.warn(outage ? `policy: server unavailable, retry in ${delay} ms` : `policy: retry ${attempts} in ${delay} ms`, { kind: e.kind, reason: e.message });
         await deps.sleep(delay);

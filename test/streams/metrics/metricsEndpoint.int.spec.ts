@@ -139,7 +139,7 @@ describe('astro-stream run --metrics-port (in-process transport)', () => {
   it('the deploy/ Grafana dashboard and alert rules query only families the exporter serves', () => {
     const served = new Set(familiesOf(final.text).keys());
     // Families a healthy in-process run does not create: training, an LLM policy, verifier timeouts.
-    const calls: [FamilyKind, string][] = [['gauge', 'trainer.loss'], ['gauge', 'trainer.policy_version'], ['counter', 'rollout.correct'], ['counter', 'rollout.samples'], ['histogram', 'policy.request_ms'], ['histogram', 'policy.request_tokens'], ['counter', 'policy.prompt_tokens'], ['counter', 'verify.timeouts']];
+    const calls: [FamilyKind, string][] = [['gauge', 'trainer.loss'], ['gauge', 'trainer.policy_version'], ['counter', 'rollout.correct'], ['counter', 'rollout.samples'], ['histogram', 'policy.request_ms'], ['histogram', 'policy.request_tokens'], ['counter', 'policy.prompt_tokens'], ['counter', 'verify.verdict_timeouts']];
     for (const [kind, name] of calls) for (const t of resolveSeries(kind, name, undefined)) served.add(t.family.name);
     const queried = (file: string): string[] => [...new Set([...readFileSync(join(REPO_ROOT, file), 'utf8').matchAll(/\bastro_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')))];
     const grafana = queried('deploy/grafana/astro-stream.json').filter((n) => n !== 'astro_stream');
