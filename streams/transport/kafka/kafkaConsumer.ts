@@ -158,10 +158,21 @@ export async function startKafkaConsumer(deps: KafkaConsumerDeps, options: Consu
     const next = new Set(partitions.map(tpKey));
     for (const key of assigned) {
       if (next.has(key)) continue;
-      // Lost: whoever owns it next starts from the committed offset, and so does this member if
-      // it comes back (the client would otherwise resume from its own stale fetch position).
+      // Lost: whoever owns it next starts from the committed offset (its records here are dropped).
       nextOffset.delete(key);
       pendingCommits.delete(key);
+    }
+    for (const key of next) {
+      if (assigned.has(key)) continue;
+      // Gained: start from the committed offset (else the fallback), not from the stream's own
+      // position. @platformatic/kafka 2.12.1 keeps a position per partition of the topic, owned or
+      // not: a fetch sent before a rebalance that answers after it still advances the positions of
+      // the partitions that went to another member (and hands their records out, dropped by
+      // `deliver`), and the stream's refresh after a join only fills in missing positions and
+      // overrides them with commits. A partition that comes back without a commit (the leaver's
+      // uncommitted records) would resume past the records its last owner never finished. With
+      // the position removed, the refresh the stream runs on this same event (its listener was
+      // added after this one) starts the partition again from the commit or the fallback.
       for (const s of streams) s.offsetsToFetch.delete(key);
     }
     assigned = next;

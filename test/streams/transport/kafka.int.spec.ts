@@ -4,7 +4,7 @@ import { Admin, ConfigResourceTypes } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../operators/common/errors.js';
 import { createKafkaTransport } from '../../../streams/transport/kafka/kafkaTransport.js';
-import type { ConsumedRecord, Transport } from '../../../streams/transport/index.js';
+import type { Assignment, ConsumedRecord, Transport } from '../../../streams/transport/index.js';
 import { startTestKafka } from '../../helpers/kafka.js';
 import type { TestKafka } from '../../helpers/kafka.js';
 import { waitFor } from '../../helpers/waitFor.js';
@@ -200,6 +200,62 @@ describe('kafka transport specifics', () => {
       await t.close();
     }
   }, 60_000);
+
+  // @platformatic/kafka 2.12.1 keeps fetching with the old assignment until the join answers: a
+  // fetch in flight then returns records of the partitions that went to the other member, and moves
+  // this member's position on them past records nobody committed.
+  it('a partition that comes back without a commit is read again from the start, records produced during the rebalance included', async () => {
+    const t = await make();
+    const topic = `stale-${randomUUID()}`;
+    const group = `g-${randomUUID()}`;
+    await t.createTopics([{ name: topic, partitions: 4, retentionMs: -1 }]);
+    const producer = await t.producer();
+    const open = async () => {
+      const consumer = await t.consumer({ groupId: group, topics: [topic] });
+      const got: ConsumedRecord[] = [];
+      let assignment: Assignment | undefined;
+      consumer.records.subscribe((r) => got.push(r));
+      consumer.assignments.subscribe((a) => void (assignment = a));
+      const owned = (): number => assignment?.partitions.length ?? 0;
+      const seen = (): Set<string> => new Set(got.map((r) => `${r.partition}:${r.offset}`));
+      return { consumer, owned, seen };
+    };
+    // Records keep arriving on every partition, so A has a fetch in flight when the rebalance lands.
+    let producing = true;
+    let sent = 0;
+    const feed = (async () => {
+      while (producing) {
+        await producer.send(topic, [0, 1, 2, 3].map((partition) => ({ key: null, partition, value: bytes(String(sent)) })));
+        sent += 1;
+        await new Promise((ok) => setTimeout(ok, 5));
+      }
+    })();
+    try {
+      const a = await open();
+      await waitFor(() => a.owned() === 4 && a.seen().size > 0, { timeoutMs: 60_000, message: 'A owns all 4 partitions and reads' });
+      const b = await open();
+      await waitFor(() => a.owned() === 2 && b.owned() === 2, { timeoutMs: 60_000, message: 'A and B split 4 partitions' });
+      const sentAtSplit = sent;
+      await waitFor(() => sent >= sentAtSplit + 20, { timeoutMs: 60_000, message: 'records sent after the split' });
+      producing = false;
+      await feed;
+      await waitFor(() => b.seen().size === 2 * sent, { timeoutMs: 60_000, message: 'B reads its partitions' });
+      // B leaves without committing: every record of its partitions is A's to do again.
+      await b.consumer.close();
+      await waitFor(() => a.owned() === 4, { timeoutMs: 60_000, message: 'A owns all 4 again' });
+      const expected = [0, 1, 2, 3].flatMap((partition) => Array.from({ length: sent }, (_, offset) => `${partition}:${offset}`));
+      await waitFor(() => expected.every((pair) => a.seen().has(pair)), { timeoutMs: 60_000, message: `all ${expected.length} records at A` }).catch((error: unknown) => {
+        const seen = a.seen();
+        throw new Error(`${String(error)}; missing ${expected.filter((pair) => !seen.has(pair)).join(' ')}`);
+      });
+      await a.consumer.close();
+    } finally {
+      producing = false;
+      await feed;
+      await producer.close();
+      await t.close();
+    }
+  }, 300_000);
 });
 
 describe('kafka transport: fromTimestamp', () => {
