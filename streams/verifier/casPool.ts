@@ -10,10 +10,15 @@ export interface CasPoolConfig {
   readonly workers: number;
   /** Heap limit of one worker in MiB: a CAS that allocates without end crashes its worker, not the process. */
   readonly maxHeapMb: number;
+  /**
+   * How long pairs may wait for the pool's workers to start (load compute-engine) while none is
+   * ready, before they time out; their own deadline starts once a worker is ready (default 60 s).
+   */
+  readonly startMs?: number;
 }
 
 /** Defaults: two workers (the CAS is rarely needed; two keep one slow pair from queueing the rest). */
-export const DEFAULT_CAS_POOL_CONFIG: CasPoolConfig = { workers: 2, maxHeapMb: 256 };
+export const DEFAULT_CAS_POOL_CONFIG: CasPoolConfig = { workers: 2, maxHeapMb: 256, startMs: 60_000 };
 
 /** Capabilities of a {@link CasPool}. */
 export interface CasPoolDeps {
@@ -24,7 +29,10 @@ export interface CasPoolDeps {
 interface Task {
   readonly request: CasRequest;
   readonly resolve: (result: CasResult) => void;
+  readonly timeoutMs: number;
   timer: NodeJS.Timeout | undefined;
+  /** The pair's own deadline runs (false while it waits for the pool's first ready worker). */
+  armed: boolean;
   slot: Slot | null;
   done: boolean;
 }
@@ -43,7 +51,11 @@ type Message = CasReply | { readonly ready: true };
  * Worker threads that run the CAS part of answer comparison (`casWorker.js`) so that no CAS call
  * ever runs on a stage's event loop. Each request has a hard deadline counted from the call,
  * waiting included: a request still queued at its deadline resolves `timeout`; a worker still
- * busy at its deadline is terminated and a fresh one started in its place. Workers start on the
+ * busy at its deadline is terminated and a fresh one started in its place. Time during which no
+ * worker is ready because the pool's workers are starting is not the pair's: its deadline starts
+ * once one is (bounded by `startMs`). Worker start-up loads compute-engine, which takes seconds on
+ * a loaded machine; counted against the pair it turned correct answers into load-dependent
+ * `timeout` verdicts (the first CAS pair of a run, the pairs queued behind a replacement). Workers start on the
  * first request and are unref'd, so an idle pool never keeps a process alive; `close()` stops
  * them. Pending timers keep the process alive while a request is outstanding.
  */
@@ -64,10 +76,11 @@ export class CasPool implements CasRunner {
     this.count('calls');
     if (this.closed) return Promise.resolve({ kind: 'failed', reason: 'CAS pool closed' });
     return new Promise<CasResult>((resolve) => {
-      const task: Task = { request: { id: this.nextId++, gold, pred, config }, resolve, timer: undefined, slot: null, done: false };
-      task.timer = setTimeout(() => this.expire(task), timeoutMs);
+      const task: Task = { request: { id: this.nextId++, gold, pred, config }, resolve, timeoutMs, timer: undefined, armed: false, slot: null, done: false };
       this.queue.push(task);
       while (this.slots.length < Math.max(1, this.config.workers)) this.slots.push(this.spawn());
+      if (this.slots.some((s) => s.ready)) this.arm(task);
+      else task.timer = setTimeout(() => this.expire(task), this.config.startMs ?? DEFAULT_CAS_POOL_CONFIG.startMs);
       this.dispatch();
     });
   }
@@ -100,12 +113,20 @@ export class CasPool implements CasRunner {
     worker.on('message', (message: Message) => {
       if ('ready' in message) {
         slot.ready = true;
+        for (const task of this.queue) if (!task.armed) this.arm(task);
         this.dispatch();
       } else this.finish(slot, message);
     });
     worker.on('error', (error) => this.crash(slot, error.message));
     worker.on('exit', (code) => this.crash(slot, `CAS worker exited with code ${code}`));
     return slot;
+  }
+
+  /** Starts the pair's own deadline (replacing its wait-for-start-up timer, if any). */
+  private arm(task: Task): void {
+    if (task.timer !== undefined) clearTimeout(task.timer);
+    task.armed = true;
+    task.timer = setTimeout(() => this.expire(task), task.timeoutMs);
   }
 
   private dispatch(): void {

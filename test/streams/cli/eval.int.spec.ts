@@ -148,5 +148,6 @@ describe('astro-stream eval, the paper protocol (pass@1 over samples, maj@k, bac
       expect(bad.stderr).toContain(message);
       expect(bad.code).toBe(2);
     }
-  });
+    // Six CLI processes one after another: about 30 s idle, over a minute on a loaded machine.
+  }, 600_000);
 });

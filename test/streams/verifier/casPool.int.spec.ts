@@ -50,10 +50,27 @@ describe('CasPool', () => {
     expect((await p.compare(GOLD, PRED, DEFAULT_COMPARE_CONFIG, WARM_MS)).kind).toBe('compared');
   });
 
+  it("does not spend a pair's deadline on the workers' start-up: a cold pool answers within 500 ms of compute", async () => {
+    // Loading compute-engine takes ~2 s on a busy 2-core machine, never under 500 ms; the pair
+    // itself takes a few ms. Counted from the call, start-up alone made this a timeout.
+    const p = pool(1);
+    const t0 = performance.now();
+    const r = await p.compare({ text: '(r+5)(r+5)' }, { text: '(r+5)^2' }, DEFAULT_COMPARE_CONFIG, 500);
+    expect(r, `after ${Math.round(performance.now() - t0)} ms`).toMatchObject({ kind: 'compared', comparison: { equal: true } });
+    expect(p.stats()).toMatchObject({ calls: 1, timeouts: 0, restarts: 0 });
+  });
+
+  it('times out pairs whose workers do not start within startMs', async () => {
+    const p = new CasPool({ workers: 1, maxHeapMb: 256, startMs: 1 });
+    pools.push(p);
+    expect((await p.compare(GOLD, PRED, DEFAULT_COMPARE_CONFIG, WARM_MS)).kind).toBe('timeout');
+    expect(p.stats().timeouts).toBe(1);
+  });
+
   it('times out a pair still waiting in the queue at its deadline without stopping the busy worker', async () => {
     const p = pool(1);
     const slow = p.compare(GOLD, PRED, DEFAULT_COMPARE_CONFIG, WARM_MS);
-    // The worker is booting or busy with the first pair: the second one waits and expires.
+    // The worker is busy with the first pair once it has started: the second one waits and expires.
     const queued = await p.compare(GOLD, PRED, DEFAULT_COMPARE_CONFIG, 1);
     expect(queued.kind).toBe('timeout');
     expect((await slow).kind).toBe('compared');
