@@ -14,6 +14,7 @@ const [problem] = generateCountdownProblems({ count: 1, seed: 3, numbers: 3 });
 const opts = { seed: 11, temperature: 1, topP: 1 };
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+// A few generations on a tiny model each: seconds idle, minutes with the machine busy (60 s failed under load).
 describe("openai policy against llama.cpp's llama-server (tiny model)", () => {
   let server: RunningLlamaServer;
   const dir = mkdtempSync(join(tmpdir(), 'astro-llama-policy-'));
@@ -45,7 +46,7 @@ describe("openai policy against llama.cpp's llama-server (tiny model)", () => {
         await policy.close?.();
       }
     }
-  });
+  }, 300_000);
 
   it('learns the slot limit from the 400 when it cannot ask /props, and splits n instead of failing', async () => {
     const metrics = new InMemoryMetrics();
@@ -65,7 +66,7 @@ describe("openai policy against llama.cpp's llama-server (tiny model)", () => {
     } finally {
       await policy.close?.();
     }
-  });
+  }, 300_000);
 
   it('counts exactly the tokens the server generated (its /metrics), n above the slots included', async () => {
     const policy = policyOf();
@@ -83,7 +84,7 @@ describe("openai policy against llama.cpp's llama-server (tiny model)", () => {
     } finally {
       await policy.close?.();
     }
-  });
+  }, 300_000);
 
   it('chat endpoint: continues the steps so far (an assistant message) instead of starting over', async () => {
     const policy = policyOf({ endpoint: 'chat' });
@@ -95,5 +96,5 @@ describe("openai policy against llama.cpp's llama-server (tiny model)", () => {
     } finally {
       await policy.close?.();
     }
-  });
+  }, 300_000);
 });
