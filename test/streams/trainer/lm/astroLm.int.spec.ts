@@ -121,7 +121,9 @@ print(json.dumps({"checked": checked, "broken": broken[:3]}))`,
     expect(stats.last_loss).toBeLessThan(stats.first_loss);
     expect(readdirSync(join(dir, 'sft'))).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.model', 'tokenizer_config.json', 'astro_lm.json']));
     // --save-at: the same run saved as it was before the batch that would cross 3,000 tokens.
-    const [checkpoint] = sft.checkpoints as { out: string; tokens: number; steps: number }[];
+    const checkpoints = sft.checkpoints as { out: string; tokens: number; steps: number }[];
+    expect(checkpoints).toHaveLength(1);
+    const checkpoint = checkpoints[0]!;
     expect(checkpoint.tokens).toBeGreaterThan(3000 - 1024);
     expect(checkpoint.tokens).toBeLessThanOrEqual(3000);
     expect(checkpoint.steps).toBeLessThan(stats.steps);
