@@ -82,7 +82,7 @@ def cmd_sft(args: argparse.Namespace) -> dict:
     from .chat import ChatTokenizer
     from .model import ModelSize, load_model, new_model, parameter_count, save_model
     from .progress import Progress
-    from .sft import SftConfig, train_sft, train_sft_trl
+    from .sft import SftConfig, SftStats, train_sft, train_sft_trl
 
     _threads(args)
     if args.max_rows:
@@ -103,18 +103,32 @@ def cmd_sft(args: argparse.Namespace) -> dict:
     too_long = [i for i, e in enumerate(examples) if len(e.ids) > model.config.max_position_embeddings]
     if too_long:
         raise bad_input(f"{len(too_long)} rows are longer than the model's {model.config.max_position_embeddings} positions (first: row {too_long[0]}, {len(examples[too_long[0]].ids)} tokens); raise --max-positions")
-    config = SftConfig(token_budget=args.tokens, batch_tokens=args.batch_tokens, lr=args.lr, seed=args.seed, max_minutes=args.minutes, log_every_s=args.log_every)
+    config = SftConfig(token_budget=args.tokens, batch_tokens=args.batch_tokens, lr=args.lr, seed=args.seed, max_minutes=args.minutes, log_every_s=args.log_every, checkpoints=tuple(args.save_at or ()))
     progress = Progress("sft", args.log_every, args.quiet)
     progress.tick(f"{len(rows)} rows ({', '.join(sorted(set(r.variant for r in rows)))}), {sum(len(e.ids) for e in examples):,} tokens per epoch, {parameter_count(model):,} parameters, engine {args.engine}", force=True)
     out = Path(args.out)
+    saved: list[dict] = []
+
+    def sft_meta(at: SftStats) -> dict:
+        return {"kind": "sft", "engine": args.engine, "variants": sorted(set(r.variant for r in rows)), "rows": len(rows), "traces": args.traces, "config": asdict(config), "stats": {k: v for k, v in asdict(at).items() if k != "losses"}, "torch_threads": torch.get_num_threads()}
+
+    def checkpoint(at: SftStats) -> None:
+        # A sibling directory per --save-at budget, complete when written; training continues in place.
+        where = Path(f"{out}-at-{at.tokens}")
+        save_model(model, tok, where, {**sft_meta(at), "checkpoint_of": str(out)})
+        saved.append({"out": str(where), **{k: v for k, v in asdict(at).items() if k != "losses"}})
+        progress.tick(f"checkpoint at {at.tokens:,} tokens -> {where}", force=True)
+
     if args.engine == "trl":
+        if args.save_at:
+            raise bad_input("--save-at needs the torch engine")
         pieces = [tok.sp.id_to_piece(i) for i in range(tok.vocab_size)]
         stats = train_sft_trl(model, pieces, tok.eot_id, examples, config, int(model.config.pad_token_id), progress, str(out / "trl-work"))
     else:
-        stats = train_sft(model, examples, config, int(model.config.pad_token_id), progress)
-    meta = {"kind": "sft", "engine": args.engine, "variants": sorted(set(r.variant for r in rows)), "rows": len(rows), "traces": args.traces, "config": asdict(config), "stats": {k: v for k, v in asdict(stats).items() if k != "losses"}, "torch_threads": torch.get_num_threads()}
+        stats = train_sft(model, examples, config, int(model.config.pad_token_id), progress, checkpoint)
+    meta = sft_meta(stats)
     save_model(model, tok, out, meta)
-    return {"out": str(out), "parameters": parameter_count(model), **meta, "loss_curve": stats.losses[:: max(1, len(stats.losses) // 50)]}
+    return {"out": str(out), "parameters": parameter_count(model), **meta, "checkpoints": saved, "loss_curve": stats.losses[:: max(1, len(stats.losses) // 50)]}
 
 
 def cmd_export(args: argparse.Namespace) -> dict:
@@ -236,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--tokens", type=_positive(int), required=True, help="token budget: real tokens (prompt + completion) trained on")
     p.add_argument("--minutes", type=_positive(float), help="also stop after this many minutes")
+    p.add_argument("--save-at", type=_positive(int), nargs="+", help="also save the model at these token counts (to OUT-at-N; smaller budgets read off one run)")
     p.add_argument("--engine", choices=["torch", "trl"], default="torch", help="plain PyTorch loop (default) or TRL's SFTTrainer")
     p.add_argument("--batch-tokens", type=_positive(int), default=4096, help="padded tokens per optimizer step")
     p.add_argument("--lr", type=_positive(float), default=3e-3)

@@ -19,6 +19,7 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -39,6 +40,8 @@ class SftConfig:
     seed: int = 1
     max_minutes: float | None = None
     log_every_s: float = 10.0
+    # Token counts at which `train_sft` hands the model to its `checkpoint` callback (budgets read off one run).
+    checkpoints: tuple[int, ...] = ()
 
 
 @dataclass
@@ -53,6 +56,10 @@ class SftStats:
     epochs: float = 0.0
     wall_s: float = 0.0
     tokens_per_s: float = 0.0
+    # CPU seconds of this process (all threads): tokens per CPU second is the idle-equivalent speed,
+    # which does not depend on how loaded the shared machine was.
+    cpu_s: float = 0.0
+    tokens_per_cpu_s: float = 0.0
     first_loss: float | None = None
     last_loss: float | None = None
     losses: list[tuple[int, float]] = field(default_factory=list)
@@ -102,8 +109,13 @@ def _lr_at(config: SftConfig, step: int, fraction: float) -> float:
     return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, fraction))))
 
 
-def train_sft(model: torch.nn.Module, examples: list[Encoded], config: SftConfig, pad_id: int, progress: Progress) -> SftStats:
-    """Trains `model` in place until `config.token_budget` tokens (or `max_minutes`) are used."""
+def train_sft(model: torch.nn.Module, examples: list[Encoded], config: SftConfig, pad_id: int, progress: Progress, checkpoint: Callable[[SftStats], None] | None = None) -> SftStats:
+    """Trains `model` in place until `config.token_budget` tokens (or `max_minutes`) are used.
+
+    Before the batch that would cross each of `config.checkpoints` (token counts below the
+    budget), `checkpoint(stats)` is called: smaller budgets are read off the same run, each
+    within one batch of its token count (the exact count is in `stats`).
+    """
     if not examples:
         raise ValueError("no training examples")
     rng = random.Random(config.seed)
@@ -113,19 +125,25 @@ def train_sft(model: torch.nn.Module, examples: list[Encoded], config: SftConfig
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.95))
     stats = SftStats(engine="torch")
     started = time.monotonic()
+    cpu_started = time.process_time()
     model.train()
     epoch = 0
     total_tokens = sum(len(e.ids) for e in examples)
+    stops = sorted(c for c in config.checkpoints if 0 < c < config.token_budget)
     while True:
         for batch_ids in _batches(examples, config.batch_tokens, rng):
             batch = [examples[i] for i in batch_ids]
+            while stops and checkpoint and stats.tokens + sum(len(e.ids) for e in batch) > stops[0]:
+                stops.pop(0)
+                _stamp(stats, started, cpu_started, total_tokens)
+                checkpoint(stats)
             # The last batch is cut to what the budget has left, so arms end within one sequence of it.
             while batch and stats.tokens + sum(len(e.ids) for e in batch) > config.token_budget:
                 batch.pop()
             n_tokens = sum(len(e.ids) for e in batch)
             minutes_up = config.max_minutes is not None and time.monotonic() - started >= config.max_minutes * 60
             if not batch or minutes_up:
-                return _finish(stats, started, total_tokens, progress)
+                return _finish(stats, started, cpu_started, total_tokens, progress)
             # The schedule runs over whichever budget ends first, so a run stopped by minutes decays fully too.
             fraction = stats.tokens / config.token_budget
             if config.max_minutes is not None:
@@ -150,11 +168,17 @@ def train_sft(model: torch.nn.Module, examples: list[Encoded], config: SftConfig
         epoch += 1
 
 
-def _finish(stats: SftStats, started: float, total_tokens: int, progress: Progress) -> SftStats:
+def _stamp(stats: SftStats, started: float, cpu_started: float, total_tokens: int) -> None:
     stats.wall_s = time.monotonic() - started
     stats.tokens_per_s = stats.tokens / max(stats.wall_s, 1e-9)
+    stats.cpu_s = time.process_time() - cpu_started
+    stats.tokens_per_cpu_s = stats.tokens / max(stats.cpu_s, 1e-9)
     stats.epochs = stats.tokens / max(1, total_tokens)
-    progress.tick(f"done: {stats.steps} steps, {stats.tokens:,} tokens ({stats.epochs:.2f} epochs), loss {stats.first_loss} -> {stats.last_loss}, {stats.tokens_per_s:,.0f} tok/s", force=True)
+
+
+def _finish(stats: SftStats, started: float, cpu_started: float, total_tokens: int, progress: Progress) -> SftStats:
+    _stamp(stats, started, cpu_started, total_tokens)
+    progress.tick(f"done: {stats.steps} steps, {stats.tokens:,} tokens ({stats.epochs:.2f} epochs), loss {stats.first_loss} -> {stats.last_loss}, {stats.tokens_per_s:,.0f} tok/s ({stats.tokens_per_cpu_s:,.0f} per CPU second)", force=True)
     return stats
 
 

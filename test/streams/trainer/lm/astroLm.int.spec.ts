@@ -108,7 +108,7 @@ print(json.dumps({"checked": checked, "broken": broken[:3]}))`,
   }, 300_000);
 
   it('SFT on a few rows of the search traces spends its token budget and produces a model', () => {
-    const sft = ok(astroLm(['sft', '--traces', join(dir, 'data', 'traces'), '--variant', 'search', '--tokenizer', join(dir, 'tok'), '--out', join(dir, 'sft'), '--tokens', '6000', '--batch-tokens', '1024', '--max-rows', '12', '--quiet']));
+    const sft = ok(astroLm(['sft', '--traces', join(dir, 'data', 'traces'), '--variant', 'search', '--tokenizer', join(dir, 'tok'), '--out', join(dir, 'sft'), '--tokens', '6000', '--batch-tokens', '1024', '--max-rows', '12', '--save-at', '3000', '--quiet']));
     const stats = sft.stats as { tokens: number; steps: number; loss_tokens: number; first_loss: number; last_loss: number };
     expect(sft.variants).toEqual(['search']);
     expect(sft.rows).toBe(12);
@@ -120,6 +120,15 @@ print(json.dumps({"checked": checked, "broken": broken[:3]}))`,
     expect(stats.loss_tokens).toBeLessThan(stats.tokens);
     expect(stats.last_loss).toBeLessThan(stats.first_loss);
     expect(readdirSync(join(dir, 'sft'))).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.model', 'tokenizer_config.json', 'astro_lm.json']));
+    // --save-at: the same run saved as it was before the batch that would cross 3,000 tokens.
+    const checkpoints = sft.checkpoints as { out: string; tokens: number; steps: number }[];
+    expect(checkpoints).toHaveLength(1);
+    const checkpoint = checkpoints[0]!;
+    expect(checkpoint.tokens).toBeGreaterThan(3000 - 1024);
+    expect(checkpoint.tokens).toBeLessThanOrEqual(3000);
+    expect(checkpoint.steps).toBeLessThan(stats.steps);
+    const saved = JSON.parse(readFileSync(join(checkpoint.out, 'astro_lm.json'), 'utf8')) as { stats: { tokens: number } };
+    expect(saved.stats.tokens).toBe(checkpoint.tokens);
   }, 600_000);
 
   it('exports a GGUF that the gguf reader parses as a Llama with our vocabulary and chat template', () => {
