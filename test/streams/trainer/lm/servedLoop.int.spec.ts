@@ -167,8 +167,9 @@ print("null")`,
       for (const v of versions) expect([v0, v1, `${v0}+${v1}`]).toContain(v);
       expect(versions.filter((v) => v.startsWith(v0)).length).toBeGreaterThan(0);
       expect(versions.filter((v) => v === v1).length).toBeGreaterThan(0);
-      // The problems in flight at the switch were finished by the new version.
-      expect(versions.filter((v) => v === `${v0}+${v1}`).length).toBeGreaterThan(0);
+      // Whether some tree spans both versions depends on a problem being between two answers at
+      // the switch (usually true; with a CPU hog beside the suite it was not, once): the recording
+      // of two versions in one tree is tested in parallelSearch.spec, not timed here.
       expect((await readManifest(out)).versions.policy).toBe(`${v0},${v1}`);
       // Every server the run started (version 0, the refused one, version 1) is stopped.
       const started = servers(run.pid);
