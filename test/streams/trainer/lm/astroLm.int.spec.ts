@@ -1,7 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,48 +7,13 @@ import { judgeCountdown } from '../../../../domains/countdown/verifier.js';
 import { PolicyVersionCodec, POLICY_TOPIC, type PolicyVersion } from '../../../../schemas/policyVersion.js';
 import { topicSpec } from '../../../../schemas/topics.js';
 import { LLAMA3_TEMPLATE, renderPrompt } from '../../../../streams/policies/openai/promptTemplate.js';
+import { freeLoopbackPorts } from '../../../../streams/common/localProcesses.js';
 import { createKafkaTransport } from '../../../../streams/transport/kafka/kafkaTransport.js';
-import { REPO_ROOT, runCli } from '../../../helpers/cli.js';
+import { astroLm, ok, python, sha256 } from '../../../helpers/astroLm.js';
+import { runCli } from '../../../helpers/cli.js';
 import { startTestKafka, type TestKafka } from '../../../helpers/kafka.js';
 
 // The Python trainer consumer (streams/trainer/lm) on a real `run` output, a tiny budget each.
-const LM_DIR = join(REPO_ROOT, 'streams', 'trainer', 'lm');
-const PYTHON = process.env.PYTHON ?? 'python3';
-
-interface Py {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function astroLm(args: readonly string[]): Py {
-  const r = spawnSync(PYTHON, ['-m', 'astro_lm', ...args], { cwd: LM_DIR, encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(r: Py): Record<string, unknown> {
-  expect(r.code, r.stderr.slice(-3000)).toBe(0);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
-}
-
-function python(code: string, ...args: string[]): unknown {
-  const r = spawnSync(PYTHON, ['-c', code, ...args], { cwd: LM_DIR, encoding: 'utf8', timeout: 300_000 });
-  expect(r.status, r.stderr.slice(-3000)).toBe(0);
-  return JSON.parse(r.stdout);
-}
-
-const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-
 async function postJson(url: string, body: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   expect(res.status, await res.clone().text()).toBe(200);
@@ -156,7 +119,7 @@ print(json.dumps(s))`,
     // The llama-server the openai-policy engine builds from the same llama.cpp source (see export.py).
     const binary = String(python(`import json; from astro_lm.export import llama_server_binary; b = llama_server_binary(); print(json.dumps(str(b) if b else ""))`));
     expect(binary, 'llama-server is not built: the pretest hook of the llama-server engine builds it into the astro-stream cache').not.toBe('');
-    const port = await freePort();
+    const [port] = await freeLoopbackPorts(1);
     const server = spawn(binary, ['-m', join(dir, 'model.gguf'), '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-np', '1', '-c', '2048'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     server.stdout.on('data', (d: Buffer) => (log += d.toString()));

@@ -1,5 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,29 +6,16 @@ import type { PolicyVersion } from '../../../../schemas/policyVersion.js';
 import type { SearchTree } from '../../../../schemas/searchTree.js';
 import { readManifest } from '../../../../streams/sinks/manifest.js';
 import { readTreeArchive } from '../../../../streams/sinks/treeArchiveSink.js';
+import { astroLm as runAstroLm, ok, python, sha256 } from '../../../helpers/astroLm.js';
 import { REPO_ROOT, runCli, startCli } from '../../../helpers/cli.js';
 
 // The loop closed: a model trained by astro_lm on `run`'s traces, exported to GGUF, served by
 // llama-server as the openai policy of the next search; then a running search switched to a newer
 // published version. Tiny budgets: a few SFT steps, a few problems, small trees.
-const LM_DIR = join(REPO_ROOT, 'streams', 'trainer', 'lm');
-const PYTHON = process.env.PYTHON ?? 'python3';
 // Small trees with short samples: the served models are 0.1M-parameter Llamas.
 const SEARCH = ['--numbers', '3', '--iterations', '4', '--k', '2', '--rollouts', '2', '--concurrency', '2'];
 
-function astroLm(args: readonly string[]): Record<string, unknown> {
-  const r = spawnSync(PYTHON, ['-m', 'astro_lm', ...args], { cwd: LM_DIR, encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
-  expect(r.status, r.stderr.slice(-3000)).toBe(0);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
-}
-
-function python(code: string, ...args: string[]): unknown {
-  const r = spawnSync(PYTHON, ['-c', code, ...args], { cwd: LM_DIR, encoding: 'utf8', timeout: 300_000 });
-  expect(r.status, r.stderr.slice(-3000)).toBe(0);
-  return JSON.parse(r.stdout);
-}
-
-const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+const astroLm = (args: readonly string[]): Record<string, unknown> => ok(runAstroLm(args));
 
 async function trees(out: string): Promise<SearchTree[]> {
   const all: SearchTree[] = [];
