@@ -152,7 +152,10 @@ export async function startStage<In>(spec: StageSpec<In>, deps: StageDeps): Prom
       );
     } catch (error) {
       // A full or read-only disk fails every record alike: stop (uncommitted) rather than fill the DLQ.
-      if (isProgrammerError(error) || isStorageError(error)) throw error;
+      // And once the stage has failed, what fails after (a sink that fatal error closed: "encoder is
+      // closed") is in-flight work left uncommitted for the restart, not bad input: seen beside a
+      // CPU hog, records reaching the Parquet sink just after its ENOSPC were dead-lettered.
+      if (fatal !== undefined || isProgrammerError(error) || isStorageError(error)) throw error;
       await deadLetter(record, toAppError(error));
       return;
     }
