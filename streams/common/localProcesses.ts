@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:net';
 
 /**
  * Helpers for the local servers the project starts itself (Kafka brokers, llama-server): both
- * keep a pid file and must tell a live server from a stale pid, and both need free loopback ports.
+ * keep a pid file and must tell a live server from a stale pid, stop it (TERM, then KILL), and both
+ * need free loopback ports.
  */
 
 /** Alive and not a zombie (a zombie still answers kill(pid, 0)). */
@@ -41,4 +42,19 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
   });
   await Promise.all(servers.map((server) => new Promise<void>((ok) => server.close(() => ok()))));
   return ports;
+}
+
+/**
+ * Sends `signal` and waits until the process is gone; a SIGTERM it outlives for `graceMs` becomes
+ * a SIGKILL (waited for 10 s more). A pid that is already gone returns at once.
+ */
+export async function killAndWait(pid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 30_000): Promise<void> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = performance.now() + (signal === 'SIGKILL' ? 10_000 : graceMs);
+  while (isAlive(pid) && performance.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+  if (isAlive(pid) && signal !== 'SIGKILL') await killAndWait(pid, 'SIGKILL', graceMs);
 }

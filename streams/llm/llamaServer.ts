@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AppError } from '../../operators/common/errors.js';
-import { freeLoopbackPorts, isAlive } from '../common/localProcesses.js';
+import { freeLoopbackPorts, isAlive, killAndWait } from '../common/localProcesses.js';
 
 /** How to start `llama-server`. */
 export interface LlamaServerOptions {
@@ -97,7 +97,7 @@ export async function startLlamaServer(options: LlamaServerOptions): Promise<Run
     await stopLlamaServer(dir);
     throw error;
   }
-  return { ...state, stop: (signal?: NodeJS.Signals) => stopPid(pid, dir, signal) };
+  return { ...state, stop: (signal?: NodeJS.Signals) => killAndWait(pid, signal, STOP_GRACE_MS) };
 }
 
 /** What {@link llamaServerStatus} reports. */
@@ -123,20 +123,10 @@ export async function stopLlamaServer(dir: string, signal: NodeJS.Signals = 'SIG
   const state = readState(root);
   if (state === null) return false;
   if (!isOurServer(state.pid, state.port)) return false;
-  await stopPid(state.pid, root, signal);
+  await killAndWait(state.pid, signal, STOP_GRACE_MS);
   return true;
 }
 
-async function stopPid(pid: number, dir: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    return;
-  }
-  const deadline = performance.now() + (signal === 'SIGKILL' ? 10_000 : STOP_GRACE_MS);
-  while (isAlive(pid) && performance.now() < deadline) await sleep(50);
-  if (isAlive(pid) && signal !== 'SIGKILL') await stopPid(pid, dir, 'SIGKILL');
-}
 
 async function waitHealthy(state: LlamaServerState, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;

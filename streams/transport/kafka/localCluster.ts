@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { AppError } from '../../../operators/common/errors.js';
-import { freeLoopbackPorts, isAlive } from '../../common/localProcesses.js';
+import { freeLoopbackPorts, isAlive, killAndWait } from '../../common/localProcesses.js';
 import { clusterIdFromBytes, portsFromBase, renderServerProperties } from './serverProperties.js';
 import type { NodePorts } from './serverProperties.js';
 
@@ -177,7 +177,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
     async stopNode(id, signal = 'SIGTERM') {
       portsOf(id);
       const pid = pids.get(id) ?? 0;
-      if (pid > 0) await killAndWait(pid, signal);
+      if (pid > 0) await killAndWait(pid, signal, STOP_GRACE_MS);
       pids.set(id, 0);
       rmSync(join(dir, `node-${id}`, 'kafka.pid'), { force: true });
     },
@@ -209,7 +209,7 @@ export async function stopLocalKafka(dir: string): Promise<void> {
       const pidFile = join(nodeDir, 'kafka.pid');
       if (!existsSync(pidFile)) return;
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && isOurKafka(pid, nodeDir)) await killAndWait(pid, 'SIGTERM');
+      if (Number.isInteger(pid) && pid > 0 && isOurKafka(pid, nodeDir)) await killAndWait(pid, 'SIGTERM', STOP_GRACE_MS);
       rmSync(pidFile, { force: true });
     }),
   );
@@ -431,16 +431,6 @@ function isOurKafka(pid: number, nodeDir: string): boolean {
   }
 }
 
-async function killAndWait(pid: number, signal: NodeJS.Signals): Promise<void> {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    return;
-  }
-  const deadline = performance.now() + (signal === 'SIGKILL' ? 10_000 : STOP_GRACE_MS);
-  while (isAlive(pid) && performance.now() < deadline) await sleep(100);
-  if (isAlive(pid) && signal !== 'SIGKILL') await killAndWait(pid, 'SIGKILL');
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((ok) => setTimeout(ok, ms));

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../../operators/common/hash.js';
 import type { RunSummary } from '../../../streams/cli/summary.js';
-import { readManifest, verifyManifestFiles } from '../../../streams/sinks/manifest.js';
+import { readManifest } from '../../../streams/sinks/manifest.js';
 import { readTreeArchive } from '../../../streams/sinks/treeArchiveSink.js';
 import { runCli } from '../../helpers/cli.js';
+import { expectConsistent } from '../../helpers/manifest.js';
 import { duckdbRows } from '../../helpers/duckdb.js';
 
 const root = mkdtempSync(join(tmpdir(), 'astro-run-out-'));
@@ -22,14 +23,6 @@ async function contents(dir: string): Promise<{ traces: Record<string, unknown>[
   const trees: string[] = [];
   for await (const t of readTreeArchive(dir)) trees.push(t.tree_id);
   return { traces, trees: trees.sort() };
-}
-
-/** The manifest lists exactly the files on disk, with matching checksums. */
-async function expectConsistent(dir: string): Promise<void> {
-  const manifest = await readManifest(dir);
-  expect(await verifyManifestFiles(dir, manifest)).toEqual([]);
-  const onDisk = ['traces', 'trees'].flatMap((sub) => readdirSync(join(dir, sub)).map((n) => `${sub}/${n}`)).sort();
-  expect(manifest.files.map((f) => f.path).sort()).toEqual(onDisk);
 }
 
 describe('run into an --out that already holds a dataset', () => {

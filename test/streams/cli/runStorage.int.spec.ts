@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DeadLetter } from '../../../schemas/deadLetter.js';
-import { readManifest, verifyManifestFiles } from '../../../streams/sinks/manifest.js';
+import { readManifest } from '../../../streams/sinks/manifest.js';
 import { runCli } from '../../helpers/cli.js';
+import { expectConsistent } from '../../helpers/manifest.js';
 import { duckdbRows } from '../../helpers/duckdb.js';
 import { inMountNamespace } from '../../helpers/smallFs.js';
 
@@ -15,13 +16,6 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const settings = '--problems 100 --numbers 4 --iterations 16 --seed 5';
 const read = (path: string): string => readFileSync(path, 'utf8');
-
-async function expectConsistent(dir: string): Promise<void> {
-  const manifest = await readManifest(dir);
-  expect(await verifyManifestFiles(dir, manifest)).toEqual([]);
-  const onDisk = ['traces', 'trees'].flatMap((sub) => readdirSync(join(dir, sub)).map((n) => `${sub}/${n}`)).sort();
-  expect(manifest.files.map((f) => f.path).sort()).toEqual(onDisk);
-}
 
 describe('run on a disk that fills up', () => {
   it('stops with one clear line (no dead letters, no stack), leaves a consistent dataset and manifest, and --resume finishes it once there is room', async () => {
