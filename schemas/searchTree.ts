@@ -80,6 +80,12 @@ export const SearchTree = z.object({
   problem_id: z.string().min(1),
   /** The whole problem, so downstream stages need no join. */
   problem: Problem,
+  /**
+   * The topic the search read the problem from (which problem source gave it). The sink tells a
+   * second source reusing a problem id apart from a redelivery by it, also for trees it reads back
+   * from disk after a restart. Absent in trees recorded before it existed.
+   */
+  problem_topic: z.string().min(1).optional(),
   /** Policy name@version that proposed the steps. */
   policy_version: z.string().min(1),
   /** Verifier name@version that scored terminals and rollouts during search. */
@@ -142,6 +148,7 @@ export const searchTreeArrowFields: Field[] = [
   new Field('tree_id', new Utf8(), false),
   new Field('problem_id', new Utf8(), false),
   new Field('problem', new Struct(ProblemArrow.fields), false),
+  optionalField('problem_topic', new Utf8()),
   new Field('policy_version', new Utf8(), false),
   new Field('search_verifier', new Utf8(), false),
   optionalField('search_verifier_config_hash', new Utf8()),

@@ -2,7 +2,6 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ok, type Result } from '../../operators/common/result.js';
 import type { ShardFile } from '../sinks/manifest.js';
-import type { ConsumedRecord } from '../transport/transport.js';
 import { ShardBatcher, type ShardBatcherConfig, type ShardPosition } from './shardBatcher.js';
 import { NO_OUTPUT, type StageOutcome, type StageSpec } from './stageRuntime.js';
 
@@ -11,8 +10,14 @@ export interface ShardWriter<Row> {
   /** Subdirectory of the dataset the shards go to (`traces`, `trees`). */
   readonly subdir: string;
   writeShard(rows: readonly Row[], position: ShardPosition): Promise<ShardFile>;
-  /** The ids of the rows in one existing shard file (absolute path). */
-  readIds(path: string): Promise<string[]>;
+  /** The ids of the rows in one existing shard file (absolute path), with their origins where the file records them. */
+  readIds(path: string): Promise<ShardIds>;
+}
+
+/** Row ids read back from a shard; `origins[i]` is row i's origin (null or absent: not recorded). */
+export interface ShardIds {
+  readonly ids: readonly string[];
+  readonly origins?: readonly (string | null)[];
 }
 
 export interface FileSinkStageConfig<In, Row> {
@@ -33,11 +38,12 @@ export interface FileSinkStageConfig<In, Row> {
    */
   readonly offsetBase?: ReadonlyMap<string, number>;
   /**
-   * Where a record's rows first came from (the problem source topic of a tree), or undefined. A
-   * row whose id is in the dataset from another origin is not a redelivery but a second source
-   * reusing the id: it is still dropped (the first row stays), and reported to `onConflict`.
+   * Where a row first came from (the problem source topic of a tree), or undefined. A row whose id
+   * is in the dataset from another origin is not a redelivery but a second source reusing the id:
+   * it is still dropped (the first row stays), and reported to `onConflict`. The row itself carries
+   * it, so the shard files do too, and a restarted sink still tells the two apart.
    */
-  readonly originOf?: (record: ConsumedRecord) => string | undefined;
+  readonly originOf?: (row: Row) => string | undefined;
   /** Called once per row dropped because another origin gave its id first: the row, the kept row's origin and its own. */
   readonly onConflict?: (row: Row, keptFrom: string, droppedFrom: string) => void;
 }
@@ -62,8 +68,8 @@ export interface FileSinkStage<In> {
  */
 export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, writer: ShardWriter<Row>, onRows?: (rows: readonly Row[]) => void): FileSinkStage<In> {
   const written: ShardFile[] = [];
-  // Per partition, the ids in the dataset and the origin of each (null: read from a file on disk,
-  // origin unknown, so a later copy is taken for a redelivery).
+  // Per partition, the ids in the dataset and the origin of each (null: unknown, e.g. a row written
+  // before rows recorded it, so a later copy is taken for a redelivery).
   const idsByPartition = new Map<string, Promise<Map<string, string | null>>>();
   // Conflicts already reported (id and the dropped row's origin): few, kept for the process's life.
   const reported = new Set<string>();
@@ -83,18 +89,19 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
     const key = `${position.topic}:${position.partition}`;
     let ids = idsByPartition.get(key);
     if (ids === undefined) {
-      ids = loadIds(join(config.dir, writer.subdir), `${position.topic}-p${position.partition}-`, writer);
+      ids = loadIds(join(config.dir, writer.subdir), `${position.topic}-p${position.partition}-`, writer, intern);
       idsByPartition.set(key, ids);
     }
     return ids;
   };
 
-  const batcher = new ShardBatcher<Sourced<Row>>(config.batch, async (items, position) => {
+  const batcher = new ShardBatcher<Row>(config.batch, async (items, position) => {
     const ids = await idsOf(position);
     const fresh: Row[] = [];
     const conflicts: { row: Row; kept: string; dropped: string }[] = [];
-    for (const { row, origin } of items) {
+    for (const row of items) {
       const id = config.idOf(row);
+      const origin = intern(config.originOf?.(row));
       const kept = ids.get(id);
       if (kept === undefined) {
         ids.set(id, origin);
@@ -139,8 +146,7 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
     concurrency: config.batch.maxRecords * 64,
     highWaterMark: config.batch.maxRecords * 128,
     handle: async (value, record): Promise<Result<StageOutcome>> => {
-      const origin = intern(config.originOf?.(record));
-      await batcher.add(record, config.toRows(value).map((row) => ({ row, origin })));
+      await batcher.add(record, config.toRows(value));
       return ok(NO_OUTPUT);
     },
     onAssignment: (assignment) => {
@@ -158,14 +164,8 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
   };
 }
 
-/** A row and the origin of the record it came in (null when the sink has no `originOf`). */
-interface Sourced<Row> {
-  readonly row: Row;
-  readonly origin: string | null;
-}
-
-/** Ids of every row in the shard files of one topic-partition under `dir` (origin unknown: null). */
-async function loadIds<Row>(dir: string, prefix: string, writer: ShardWriter<Row>): Promise<Map<string, string | null>> {
+/** Ids of every row in the shard files of one topic-partition under `dir`, with their origins (null: not recorded). */
+async function loadIds<Row>(dir: string, prefix: string, writer: ShardWriter<Row>, intern: (origin: string | undefined) => string | null): Promise<Map<string, string | null>> {
   const ids = new Map<string, string | null>();
   let entries: string[];
   try {
@@ -175,7 +175,8 @@ async function loadIds<Row>(dir: string, prefix: string, writer: ShardWriter<Row
   }
   for (const entry of entries) {
     if (!entry.startsWith(prefix) || entry.startsWith('.')) continue;
-    for (const id of await writer.readIds(join(dir, entry))) ids.set(id, null);
+    const shard = await writer.readIds(join(dir, entry));
+    shard.ids.forEach((id, i) => ids.set(id, intern(shard.origins?.[i] ?? undefined)));
   }
   return ids;
 }

@@ -14,12 +14,6 @@ import { countSearchTimeouts } from '../metrics/countVerdicts.js';
 import { STAGE_GROUPS } from './groups.js';
 import type { StageOutcome, StageSpec } from './stageRuntime.js';
 
-/**
- * Header of every tree record: the problems topic its problem was read from, so a sink can tell a
- * tree redelivered from one source apart from a second source reusing the problem's id.
- */
-export const PROBLEM_TOPIC_HEADER = 'astro-problem-topic';
-
 export interface SearchStageConfig {
   readonly search: SearchConfig;
   /** Problems searched at once by this process. */
@@ -86,7 +80,8 @@ export function searchStageSpec(config: SearchStageConfig, deps: SearchStageDeps
       const result = await firstValueFrom(of(problem).pipe(operator));
       if (!result.ok) return result;
       deps.metrics.increment('search.trees');
-      return ok({ outputs: [{ topic: TREES_TOPIC, records: [{ key: problem.id, value: SearchTreeCodec.encode(result.value), headers: { [PROBLEM_TOPIC_HEADER]: record.topic } }] }] });
+      const tree = { ...result.value, problem_topic: record.topic };
+      return ok({ outputs: [{ topic: TREES_TOPIC, records: [{ key: problem.id, value: SearchTreeCodec.encode(tree) }] }] });
     },
   };
 }

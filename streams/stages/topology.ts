@@ -17,7 +17,7 @@ import type { DrainEdge } from './drain.js';
 import { fileSinkStage, type FileSinkStage } from './fileSinkStage.js';
 import { STAGE_GROUPS } from './groups.js';
 import { linearizeStageSpec, type LinearizeExtras } from './linearizeStage.js';
-import { PROBLEM_TOPIC_HEADER, searchStageSpec } from './searchStage.js';
+import { searchStageSpec } from './searchStage.js';
 import { startStage, type RunningStage, type StageDeps } from './stageRuntime.js';
 import { verifyStageSpec } from './verifyStage.js';
 
@@ -107,7 +107,7 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
           batch: config.sink,
           ...(config.sink.offsetBase === undefined ? {} : { offsetBase: config.sink.offsetBase }),
         },
-        { subdir: TRACES_SUBDIR, writeShard: (rows, p) => traceSink.writeShard(rows, p), readIds: (path) => readParquetIds(path, 'trace_id') },
+        { subdir: TRACES_SUBDIR, writeShard: (rows, p) => traceSink.writeShard(rows, p), readIds: async (path) => ({ ids: await readParquetIds(path, 'trace_id') }) },
         (rows) => countTraces(rows, metrics),
       );
       const treeSink = createTreeArchiveSink({ dir: config.out, trees: 'search', metrics });
@@ -124,13 +124,13 @@ export async function startNamedStage(name: StageName, config: TopologyConfig, d
           ...(config.sink.offsetBase === undefined ? {} : { offsetBase: config.sink.offsetBase }),
           // One source gives a problem id once (its admission dead-letters a conflicting row); two
           // sources can both give it. The first tree stays, as before; the drop is now visible.
-          originOf: (record) => record.headers[PROBLEM_TOPIC_HEADER],
+          originOf: (tree) => tree.problem_topic,
           onConflict: (tree, keptFrom, droppedFrom) => {
             metrics.increment('sink.duplicate_problem_ids');
             deps.logger.warn(`sink-trees: problem id ${tree.problem_id} came from ${keptFrom} and again from ${droppedFrom}: the tree from ${keptFrom} is kept, the one from ${droppedFrom} (and its traces) dropped`);
           },
         },
-        { subdir: TREES_SUBDIR, writeShard: (rows, p) => treeSink.writeShard(rows, p), readIds: (path) => readArrowIds(path, 'tree_id') },
+        { subdir: TREES_SUBDIR, writeShard: (rows, p) => treeSink.writeShard(rows, p), readIds: (path) => readArrowIds(path, 'tree_id', 'problem_topic') },
       );
       return {
         stages: [await startStage(traces.spec, stageDeps), await startStage(trees.spec, stageDeps)],

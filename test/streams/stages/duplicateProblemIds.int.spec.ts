@@ -16,7 +16,6 @@ import { PromMetrics } from '../../../streams/metrics/promMetrics.js';
 import { createDryRunPolicy } from '../../../streams/policies/dryRunPolicy.js';
 import { ParquetEncoder } from '../../../streams/sinks/parquetEncoder.js';
 import { readTreeArchive } from '../../../streams/sinks/treeArchiveSink.js';
-import { PROBLEM_TOPIC_HEADER } from '../../../streams/stages/searchStage.js';
 import { startTopology, type RunningTopology, type TopologyDeps } from '../../../streams/stages/topology.js';
 import { createMemoryTransport } from '../../../streams/transport/memoryTransport.js';
 import type { Producer, Transport } from '../../../streams/transport/transport.js';
@@ -62,6 +61,7 @@ describe('sink: one problem id given by two sources (in-process transport)', () 
     const policy = createDryRunPolicy();
     return { transport, producer, policy: () => policy, domainOf, encoder, metrics, logger, clock: Date.now };
   };
+  const sendTree = (tree: SearchTree, topic: string | undefined) => producer.send(TREES_TOPIC, [{ key: tree.problem_id, value: SearchTreeCodec.encode(topic === undefined ? tree : { ...tree, problem_topic: topic }) }]);
   const config = () => topologyConfigOf(parseRunConfig({ out: 'unused', search: { iterations: 4 }, sink: { maxRecords: 100, lingerMs: 0 } }));
 
   it('keeps the first tree, drops the other source\'s, counts it once and logs the id with both sources; redeliveries stay silent', async () => {
@@ -71,7 +71,7 @@ describe('sink: one problem id given by two sources (in-process transport)', () 
     const first = { ...buildTree([{ step: '\\boxed{3}' }], { treeId: 'tree_a' }), created_at: 1 };
     const other = { ...first, created_at: 2 };
     const b = { ...buildTree([{ step: '\\boxed{3}' }], { treeId: 'tree_b' }), created_at: 3 };
-    const send = (tree: SearchTree, topic: string) => producer.send(TREES_TOPIC, [{ key: tree.problem_id, value: SearchTreeCodec.encode(tree), headers: { [PROBLEM_TOPIC_HEADER]: topic } }]);
+    const send = (tree: SearchTree, topic: string) => sendTree(tree, topic);
     await send(first, 'astro.problems.v1');
     await send(first, 'astro.problems.v1'); // a redelivery from the same source
     await send(other, 'astro.problems.mirror.v1'); // the same id from another source
@@ -94,6 +94,45 @@ describe('sink: one problem id given by two sources (in-process transport)', () 
     expect(summarize({ problems: 0, metrics: metrics.snapshot(), wallMs: 1, out: dir }).duplicate_problem_ids).toBe(1);
   }, 60_000);
 
+  it('after a restart, tells the other source\'s tree apart from a redelivery by the source the trees on disk record', async () => {
+    const sinkOnce = async (send: () => Promise<void>, until: (m: InMemoryMetrics) => boolean): Promise<{ metrics: InMemoryMetrics; warnings: string[] }> => {
+      const metrics = new InMemoryMetrics();
+      const logger = recordingLogger();
+      topology = await startTopology({ ...config(), out: dir }, deps(metrics, logger), ['sink']);
+      await send();
+      await waitFor(() => until(metrics), { timeoutMs: 30_000, message: 'the sink handled every tree' });
+      await topology.stop();
+      topology = undefined;
+      return { metrics, warnings: logger.warnings.filter((w) => w.includes('came from')) };
+    };
+    const recorded = { ...buildTree([{ step: '\\boxed{3}' }], { treeId: 'tree_a' }), created_at: 1 };
+    // A tree from before trees recorded their source: nothing to compare a later copy with.
+    const legacy = { ...buildTree([{ step: '\\boxed{3}' }], { treeId: 'tree_legacy' }), problem_id: 'legacy', created_at: 1 };
+    await sinkOnce(async () => {
+      await sendTree(recorded, 'astro.problems.v1');
+      await sendTree(legacy, undefined);
+    }, (m) => m.counter('sink.trees.rows') === 2);
+
+    // The second process knows both ids only from the files. A redelivery from the same topic (and
+    // any copy of the legacy tree) is silent; the same id from another topic is counted and logged.
+    const marker = { ...buildTree([{ step: '\\boxed{3}' }], { treeId: 'tree_marker' }), problem_id: 'marker', created_at: 4 };
+    const second = await sinkOnce(async () => {
+      await sendTree({ ...recorded, created_at: 2 }, 'astro.problems.v1');
+      await sendTree({ ...legacy, created_at: 2 }, 'astro.problems.mirror.v1');
+      await sendTree({ ...recorded, created_at: 3 }, 'astro.problems.mirror.v1');
+      await sendTree(marker, 'astro.problems.v1');
+    }, (m) => m.counter('sink.trees.rows') === 1 && m.counter('sink.duplicate_problem_ids') === 1);
+    expect(second.metrics.counter('sink.duplicate_problem_ids')).toBe(1);
+    expect(second.warnings).toHaveLength(1);
+    expect(second.warnings[0]).toContain(`problem id ${recorded.problem_id} came from astro.problems.v1 and again from astro.problems.mirror.v1`);
+    const kept = await treesIn(dir);
+    expect(kept.map((t) => [t.tree_id, t.created_at, t.problem_topic]).sort()).toEqual([
+      ['tree_a', 1, 'astro.problems.v1'],
+      ['tree_legacy', 1, undefined],
+      ['tree_marker', 4, 'astro.problems.v1'],
+    ]);
+  }, 60_000);
+
   it('end to end: the same problems published to two problem topics are searched twice, written once, and every collision is counted and exported', async () => {
     const prom = new PromMetrics();
     const metrics = new InMemoryMetrics(prom);
@@ -108,7 +147,10 @@ describe('sink: one problem id given by two sources (in-process transport)', () 
     await topology.stop();
     topology = undefined;
 
-    expect((await treesIn(dir)).map((t) => t.problem_id).sort()).toEqual(problems.map((p) => p.id).sort());
+    const kept = await treesIn(dir);
+    expect(kept.map((t) => t.problem_id).sort()).toEqual(problems.map((p) => p.id).sort());
+    // Each tree names the topic its problem came from (the first source to be searched wins).
+    for (const t of kept) expect([PROBLEMS_TOPIC, problemSourceTopic('mirror')]).toContain(t.problem_topic);
     expect(metrics.counter('sink.duplicate_problem_ids')).toBe(3);
     const lines = logger.warnings.filter((w) => w.includes('came from'));
     expect(lines).toHaveLength(3);
