@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+// Before onnxruntime-node: it reads the telemetry switch once, when it starts.
+import './ortTelemetryOff.js';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { sha256Hex } from '../operators/common/hash.js';
 import { POLICY_VALUE_IO, buildPolicyValueModel, readPolicyValueWeights, type PolicyValueWeights } from './onnxGraph.js';
