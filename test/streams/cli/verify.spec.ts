@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createVerifyCommand, verifyPair } from '../../../streams/cli/commands/verify.js';
+import { testTempDir } from '../../helpers/tempDir.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -39,7 +40,7 @@ describe('astro-stream verify', () => {
 
   it('--pairs FILE --out FILE writes one line per input in order, passes extra fields, reports malformed lines', async () => {
     captureStdout();
-    const dir = mkdtempSync(join(tmpdir(), 'verify-cli-'));
+    const dir = testTempDir('verify-cli-');
     const input = join(dir, 'pairs.jsonl');
     const output = join(dir, 'out.jsonl');
     writeFileSync(
@@ -66,7 +67,7 @@ describe('astro-stream verify', () => {
 
   it('--pairs without --out writes to stdout', async () => {
     const out = captureStdout();
-    const dir = mkdtempSync(join(tmpdir(), 'verify-cli-'));
+    const dir = testTempDir('verify-cli-');
     const input = join(dir, 'pairs.jsonl');
     writeFileSync(input, '{"gold": "x=5", "pred": "5"}\n{"gold": "2", "pred": "-2"}\n');
     await createVerifyCommand().parseAsync(['--pairs', input], { from: 'user' });

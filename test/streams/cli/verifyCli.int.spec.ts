@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, REPO_ROOT, runCli } from '../../helpers/cli.js';
+import { testTempDir } from '../../helpers/tempDir.js';
 
 describe('astro-stream verify (the built CLI)', () => {
   it('exits 2 with one clear line for no arguments and for a missing --pairs file', async () => {
@@ -17,7 +18,7 @@ describe('astro-stream verify (the built CLI)', () => {
   });
 
   it('stops quietly when its reader goes away (`verify --pairs f | head -3`)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'verify-epipe-'));
+    const dir = testTempDir('verify-epipe-');
     const input = join(dir, 'pairs.jsonl');
     writeFileSync(input, '{"gold": "1", "pred": "1"}\n'.repeat(5000));
     const result = await new Promise<{ code: number | null; stderr: string; lines: number }>((resolve, reject) => {
@@ -34,7 +35,7 @@ describe('astro-stream verify (the built CLI)', () => {
   });
 
   it('judges pairs a CAS must decide, prints no library noise, and exits on its own', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'verify-cas-'));
+    const dir = testTempDir('verify-cas-');
     const input = join(dir, 'pairs.jsonl');
     const pairs = [
       { gold: '-2', pred: '\\det\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}' },

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PROBLEM_PRESETS, readJsonlProblems, type ProblemFieldMapping } from '../../../streams/sources/index.js';
 import type { Result } from '../../../operators/common/result.js';
 import type { Problem } from '../../../schemas/problem.js';
@@ -54,6 +54,7 @@ describe('readJsonlProblems with the dataset presets', () => {
 describe('readJsonlProblems on a custom file', () => {
   const mapping: ProblemFieldMapping = { source: 'custom', question: 'q', answer: 'a', solution: 's', id: 'key', meta: ['topic'] };
   const dir = mkdtempSync(join(tmpdir(), 'sources-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'p.jsonl');
   writeFileSync(
     file,

@@ -1,8 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
+import { testTempDir } from '../../helpers/tempDir.js';
 import { PROBLEM_PRESETS, readJsonlProblems, readParquetProblems } from '../../../streams/sources/index.js';
 import type { Result } from '../../../operators/common/result.js';
 import type { Problem } from '../../../schemas/problem.js';
@@ -19,7 +18,7 @@ async function collect(it: AsyncIterable<Result<Problem>>): Promise<Result<Probl
 describe('readParquetProblems', () => {
   it('reads MATH-500 written as Parquet into the same problems (same ids) as the JSONL reader', async () => {
     const rows = readFileSync(join(DATASETS, 'math500.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string | number>);
-    const dir = mkdtempSync(join(tmpdir(), 'parquet-src-'));
+    const dir = testTempDir('parquet-src-');
     const file = join(dir, 'math500.parquet');
     const col = (name: string) => rows.map((r) => r[name] ?? null);
     parquetWriteFile({
@@ -41,7 +40,7 @@ describe('readParquetProblems', () => {
   });
 
   it('turns a row without a question into a failed Result naming the row', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parquet-src-'));
+    const dir = testTempDir('parquet-src-');
     const file = join(dir, 'bad.parquet');
     parquetWriteFile({
       filename: file,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,5 +53,7 @@ describe('math verifier vs math-verify 0.9 (differential)', () => {
     expect(agreement).toBeGreaterThanOrEqual(0.99);
     expect(tricky.length).toBeGreaterThan(40);
     expect(oursWrongOnTricky).toEqual([]);
+    // Kept when an assertion above fails: the log line names the report.
+    rmSync(dir, { recursive: true, force: true });
   }, 600_000);
 });
