@@ -96,10 +96,20 @@ describe('astro-stream dashboard in headless Chromium, following a run while it 
       }, { timeoutMs: 30_000, message: `${id} drawn` });
       expect(state.inked, id).toBeGreaterThan(500);
     }
+    // The run has finished, so the files are final; the page shows them at its next poll (it may
+    // still show the poll before the last shard: beside a CPU hog it showed 24 of 28 traces).
     const [bt] = await duckdbRows(`SELECT max(num_backtracks) AS m FROM read_parquet('${dir}/traces/*.parquet')`);
-    expect((await chartState(page, 'chart-backtracks')).points).toBe(Number(bt?.['m']) + 1);
+    const histogramPoints = Number(bt?.['m']) + 1;
     const [counts] = await duckdbRows(`SELECT count(*) AS n FROM read_parquet('${dir}/traces/*.parquet')`);
-    expect(await tile(page, 'traces')).toBe(String(Number(counts?.['n'])));
+    const traces = String(Number(counts?.['n']));
+    const shown = await waitFor(
+      async () => {
+        const now = { histogramPoints: (await chartState(page, 'chart-backtracks')).points, traces: await tile(page, 'traces') };
+        return now.histogramPoints === histogramPoints && now.traces === traces ? now : undefined;
+      },
+      { timeoutMs: 30_000, message: `page showing the files' ${traces} traces and ${histogramPoints} backtrack counts` },
+    );
+    expect(shown).toEqual({ histogramPoints, traces });
     await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });
   });
 
