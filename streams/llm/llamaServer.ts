@@ -52,7 +52,6 @@ export interface RunningLlamaServer extends LlamaServerState {
 }
 
 const STATE_FILE = 'server.json';
-const STOP_GRACE_MS = 30_000;
 
 /**
  * Starts `llama-server` on 127.0.0.1 and resolves once `GET /health` answers 200 (the model is
@@ -97,7 +96,7 @@ export async function startLlamaServer(options: LlamaServerOptions): Promise<Run
     await stopLlamaServer(dir);
     throw error;
   }
-  return { ...state, stop: (signal?: NodeJS.Signals) => killAndWait(pid, signal, STOP_GRACE_MS) };
+  return { ...state, stop: (signal?: NodeJS.Signals) => killAndWait(pid, signal) };
 }
 
 /** What {@link llamaServerStatus} reports. */
@@ -123,10 +122,9 @@ export async function stopLlamaServer(dir: string, signal: NodeJS.Signals = 'SIG
   const state = readState(root);
   if (state === null) return false;
   if (!isOurServer(state.pid, state.port)) return false;
-  await killAndWait(state.pid, signal, STOP_GRACE_MS);
+  await killAndWait(state.pid, signal);
   return true;
 }
-
 
 async function waitHealthy(state: LlamaServerState, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;

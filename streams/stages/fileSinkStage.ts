@@ -75,8 +75,8 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
   const reported = new Set<string>();
   // One string per origin however many rows name it (a sink holds millions of ids).
   const origins = new Map<string, string>();
-  const intern = (origin: string | undefined): string | null => {
-    if (origin === undefined) return null;
+  const intern = (origin: string | null | undefined): string | null => {
+    if (origin === undefined || origin === null) return null;
     let own = origins.get(origin);
     if (own === undefined) {
       own = origin;
@@ -165,7 +165,7 @@ export function fileSinkStage<In, Row>(config: FileSinkStageConfig<In, Row>, wri
 }
 
 /** Ids of every row in the shard files of one topic-partition under `dir`, with their origins (null: not recorded). */
-async function loadIds<Row>(dir: string, prefix: string, writer: ShardWriter<Row>, intern: (origin: string | undefined) => string | null): Promise<Map<string, string | null>> {
+async function loadIds<Row>(dir: string, prefix: string, writer: ShardWriter<Row>, intern: (origin: string | null | undefined) => string | null): Promise<Map<string, string | null>> {
   const ids = new Map<string, string | null>();
   let entries: string[];
   try {
@@ -176,7 +176,7 @@ async function loadIds<Row>(dir: string, prefix: string, writer: ShardWriter<Row
   for (const entry of entries) {
     if (!entry.startsWith(prefix) || entry.startsWith('.')) continue;
     const shard = await writer.readIds(join(dir, entry));
-    shard.ids.forEach((id, i) => ids.set(id, intern(shard.origins?.[i] ?? undefined)));
+    shard.ids.forEach((id, i) => ids.set(id, intern(shard.origins?.[i])));
   }
   return ids;
 }

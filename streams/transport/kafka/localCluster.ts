@@ -65,7 +65,6 @@ interface ClusterState {
 }
 
 const STATE_FILE = 'cluster.json';
-const STOP_GRACE_MS = 30_000;
 
 /**
  * The repository root: the first ancestor of `from` holding `deploy/kafka/pom.xml`. Walking up
@@ -177,7 +176,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
     async stopNode(id, signal = 'SIGTERM') {
       portsOf(id);
       const pid = pids.get(id) ?? 0;
-      if (pid > 0) await killAndWait(pid, signal, STOP_GRACE_MS);
+      if (pid > 0) await killAndWait(pid, signal);
       pids.set(id, 0);
       rmSync(join(dir, `node-${id}`, 'kafka.pid'), { force: true });
     },
@@ -209,7 +208,7 @@ export async function stopLocalKafka(dir: string): Promise<void> {
       const pidFile = join(nodeDir, 'kafka.pid');
       if (!existsSync(pidFile)) return;
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && isOurKafka(pid, nodeDir)) await killAndWait(pid, 'SIGTERM', STOP_GRACE_MS);
+      if (Number.isInteger(pid) && pid > 0 && isOurKafka(pid, nodeDir)) await killAndWait(pid, 'SIGTERM');
       rmSync(pidFile, { force: true });
     }),
   );
@@ -430,7 +429,6 @@ function isOurKafka(pid: number, nodeDir: string): boolean {
     return false;
   }
 }
-
 
 function sleep(ms: number): Promise<void> {
   return new Promise((ok) => setTimeout(ok, ms));

@@ -71,12 +71,11 @@ describe('sink: one problem id given by two sources (in-process transport)', () 
     const first = { ...buildTree([{ step: '\\boxed{3}' }], { treeId: 'tree_a' }), created_at: 1 };
     const other = { ...first, created_at: 2 };
     const b = { ...buildTree([{ step: '\\boxed{3}' }], { treeId: 'tree_b' }), created_at: 3 };
-    const send = (tree: SearchTree, topic: string) => sendTree(tree, topic);
-    await send(first, 'astro.problems.v1');
-    await send(first, 'astro.problems.v1'); // a redelivery from the same source
-    await send(other, 'astro.problems.mirror.v1'); // the same id from another source
-    await send(b, 'astro.problems.mirror.v1');
-    await send(other, 'astro.problems.mirror.v1'); // that one redelivered: reported once only
+    await sendTree(first, 'astro.problems.v1');
+    await sendTree(first, 'astro.problems.v1'); // a redelivery from the same source
+    await sendTree(other, 'astro.problems.mirror.v1'); // the same id from another source
+    await sendTree(b, 'astro.problems.mirror.v1');
+    await sendTree(other, 'astro.problems.mirror.v1'); // that one redelivered: reported once only
     await waitFor(() => metrics.counter('sink.trees.rows') === 2 && metrics.counter('sink.duplicate_problem_ids') === 1, { timeoutMs: 30_000, message: 'two trees written, one conflict' });
     await topology.stop();
     topology = undefined;
@@ -95,11 +94,11 @@ describe('sink: one problem id given by two sources (in-process transport)', () 
   }, 60_000);
 
   it('after a restart, tells the other source\'s tree apart from a redelivery by the source the trees on disk record', async () => {
-    const sinkOnce = async (send: () => Promise<void>, until: (m: InMemoryMetrics) => boolean): Promise<{ metrics: InMemoryMetrics; warnings: string[] }> => {
+    const sinkOnce = async (sendAll: () => Promise<void>, until: (m: InMemoryMetrics) => boolean): Promise<{ metrics: InMemoryMetrics; warnings: string[] }> => {
       const metrics = new InMemoryMetrics();
       const logger = recordingLogger();
       topology = await startTopology({ ...config(), out: dir }, deps(metrics, logger), ['sink']);
-      await send();
+      await sendAll();
       await waitFor(() => until(metrics), { timeoutMs: 30_000, message: 'the sink handled every tree' });
       await topology.stop();
       topology = undefined;
